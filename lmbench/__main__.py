@@ -1,0 +1,3 @@
+from lmbench.cli.app import main
+
+main()

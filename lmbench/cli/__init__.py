@@ -1,0 +1,1 @@
+"""The `lmbench` command line: parse, call the library, print. No logic lives here."""

@@ -1,0 +1,38 @@
+"""`lmbench eval CHECKPOINT --tasks ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+
+def eval_command(
+    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
+    tasks: Annotated[str, typer.Option(help="Comma-separated tasks or groups (see `lmbench tasks`); mcq:FILE for your own.")] = "lmbench_sample",
+    shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice; recorded with the run.")] = 1234,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="Rows per forward pass, or 'auto' (token budget, backs off on out-of-memory).")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto|float32|bfloat16|float16 (auto: float32 on CPU, the checkpoint's on GPU).")] = "auto",
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda.")] = "auto",
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", envvar="LMBENCH_DATA", help="Folder with benchmark files (layout in README).")] = None,
+    db: Annotated[Optional[str], typer.Option(envvar="LMBENCH_DB", help="DuckDB results file (default ./lmbench.duckdb).")] = None,
+    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Context length; longer inputs are cut from the left.")] = None,
+    base: Annotated[Optional[str], typer.Option(help="Base model for a LoRA adapter (default: from adapter_config.json).")] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow code shipped with the checkpoint to run.")] = False,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle (*.bin) weights.")] = False,
+    prefix_reuse: Annotated[bool, typer.Option("--prefix-reuse/--no-prefix-reuse", help="Compute a prefix shared by many prompts once.")] = True,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
+    from lmbench.cli.render import print_outcome
+    from lmbench.runner import EvalConfig, evaluate
+    from lmbench.verbosity import quiet_libraries
+
+    quiet_libraries()
+    config = EvalConfig(checkpoint=checkpoint, tasks=tasks, shots=shots, limit=limit, seed=seed, batch_size=batch_size,
+                        dtype=dtype, device=device, data_dir=data_dir, db=db, max_length=max_length, base=base,
+                        trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
+                        progress=progress)
+    print_outcome(evaluate(config))

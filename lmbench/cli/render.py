@@ -1,0 +1,26 @@
+"""Terminal rendering of an evaluation outcome."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from lmbench.runner import EvalOutcome
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def print_outcome(outcome: EvalOutcome) -> None:
+    table = Table(title=f"{outcome.model_name} ({outcome.fingerprint})")
+    for column in ("task", "metric", "value", "stderr", "n"):
+        table.add_column(column, justify="left" if column in ("task", "metric") else "right")
+    for row in outcome.results.itertuples(index=False):
+        table.add_row(row.task, row.metric, _fmt(row.value), _fmt(row.stderr), str(row.n))
+    console = Console()
+    console.print(table)
+    timing = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in outcome.timings.items())
+    console.print(f"run {outcome.run_id} recorded in {outcome.db_path} ({timing})")

@@ -1,0 +1,1 @@
+"""Dataset files: where they are, how they are read, what is wrong with them."""

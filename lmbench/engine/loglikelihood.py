@@ -1,0 +1,105 @@
+"""Batched loglikelihood scoring, harness-compatible and without wasted work.
+
+Identical model inputs (MC choices that differ only in a one-token
+continuation) share one row; rows sharing a long prefix reuse its key/value
+cache; batches are sorted by length and padded on the right; log-softmax is
+taken only at continuation positions.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, plan_groups
+from lmbench.engine.forward import Row, Scorer
+from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
+from lmbench.engine.tokenize import PairEncoder
+from lmbench.errors import ConfigError, LmbenchError
+
+
+def parse_batch_size(value: str | int) -> int | None:
+    """`auto` -> None (token budget with out-of-memory back-off); else a positive row count."""
+    if isinstance(value, int) or str(value).isdigit():
+        size = int(value)
+        if size >= 1:
+            return size
+    elif str(value).lower() == "auto":
+        return None
+    raise ConfigError(f"--batch-size {value!r} is not a positive integer or 'auto'")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
+
+
+class LoglikelihoodEngine:
+    """Scores LoglikelihoodRequests with one loaded model."""
+
+    def __init__(self, model: Any, tokenizer: Any, max_length: int, *, batch_size: str | int = "auto",
+                 reuse_prefix: bool = True, progress: bool = True) -> None:
+        self.encoder = PairEncoder(tokenizer)
+        self.scorer = Scorer(model, pad_id=tokenizer.pad_token_id or 0)
+        self.max_length = max_length
+        self.batch_size = parse_batch_size(batch_size)
+        self.token_budget = AUTO_TOKEN_BUDGET
+        self.reuse_prefix = reuse_prefix and self.scorer.prefix_reuse
+        self.progress = progress
+
+    def _rows(self, requests: list[LoglikelihoodRequest]) -> tuple[list[Row], dict, list[bool], list[int]]:
+        by_input: dict[tuple[int, ...], dict[tuple[int, ...], list[int]]] = {}
+        flagged, n_tokens = [], []
+        for index, request in enumerate(requests):
+            pair = self.encoder.encode_pair(request.context, request.continuation)
+            cont = pair.continuation[-self.max_length:]
+            tokens = (pair.context + cont)[-(self.max_length + 1):][:-1]
+            by_input.setdefault(tokens, {}).setdefault(cont, []).append(index)
+            flagged.append(pair.flagged or len(cont) < len(pair.continuation))
+            n_tokens.append(len(cont))
+        rows = [Row(tokens, tuple(targets)) for tokens, targets in by_input.items()]
+        return rows, by_input, flagged, n_tokens
+
+    def run(self, requests: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        if not requests:
+            return []
+        rows, by_input, flagged, n_tokens = self._rows(requests)
+        groups = plan_groups(rows, self.reuse_prefix)
+        results: list[LoglikelihoodResult | None] = [None] * len(requests)
+        bar = tqdm(total=len(requests), desc="loglikelihood", unit="req", disable=not self.progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        for group in groups:
+            for batch in cut_batches(group.rows, self.batch_size, self.token_budget):
+                for row, scores in zip(batch, self._score_with_backoff(batch, group)):
+                    original = group.prefix + row.tokens
+                    for target, score in zip(row.targets, scores):
+                        for index in by_input[original][target]:
+                            results[index] = LoglikelihoodResult(score.logprob, score.is_greedy,
+                                                                 n_tokens[index], flagged[index])
+                            bar.update(1)
+        bar.close()
+        return results  # type: ignore[return-value]
+
+    def _score_with_backoff(self, batch: list[Row], group: Group) -> list:
+        try:
+            return self.scorer.score(batch, prefix=group.prefix or None)
+        except (RuntimeError, torch.OutOfMemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if len(batch) == 1:
+                raise LmbenchError(
+                    f"out of memory scoring one request of {len(group.prefix) + len(batch[0].tokens)} tokens; "
+                    "lower --max-length or use a device with more memory"
+                ) from None
+            half = len(batch) // 2
+            if self.batch_size is None:
+                self.token_budget = max(1, self.token_budget // 2)
+            else:
+                self.batch_size = max(1, half)
+            print(f"lmbench: out of memory at {len(batch)} rows; retrying with {half}", file=sys.stderr)
+            return self._score_with_backoff(batch[:half], group) + self._score_with_backoff(batch[half:], group)

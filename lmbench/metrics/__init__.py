@@ -1,0 +1,1 @@
+"""Pure functions: per-sample scores and their aggregates."""

@@ -1,0 +1,76 @@
+"""Task registry: names and groups -> task objects. A new task family is one module that registers itself."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+
+from lmbench.errors import TaskError
+from lmbench.tasks.base import MultipleChoiceTask
+
+_TASKS: dict[str, MultipleChoiceTask] = {}
+_GROUPS: dict[str, tuple[str, ...]] = {}
+_DYNAMIC: dict[str, Callable[[str], MultipleChoiceTask]] = {}
+_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file")
+_loaded = False
+
+
+def register(task: MultipleChoiceTask) -> MultipleChoiceTask:
+    if task.name in _TASKS:
+        raise ValueError(f"task {task.name} registered twice")
+    _TASKS[task.name] = task
+    return task
+
+
+def register_group(name: str, members: list[str]) -> None:
+    _GROUPS[name] = tuple(members)
+
+
+def register_prefix(prefix: str, factory: Callable[[str], MultipleChoiceTask]) -> None:
+    """Tasks built from an argument, e.g. `mcq:path/to/file.jsonl`."""
+    _DYNAMIC[prefix] = factory
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for family in _FAMILIES:
+            importlib.import_module(f"lmbench.tasks.{family}")
+
+
+def task_names() -> list[str]:
+    _ensure_loaded()
+    return sorted(_TASKS)
+
+
+def groups() -> dict[str, tuple[str, ...]]:
+    _ensure_loaded()
+    return dict(_GROUPS)
+
+
+def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, ...]]]:
+    """Comma-separated names/groups -> unique tasks in order, plus the groups that were asked for."""
+    _ensure_loaded()
+    tasks: dict[str, MultipleChoiceTask] = {}
+    asked_groups: dict[str, tuple[str, ...]] = {}
+    for name in [part.strip() for part in spec.split(",") if part.strip()]:
+        prefix, sep, argument = name.partition(":")
+        if sep and prefix in _DYNAMIC:
+            task = _DYNAMIC[prefix](argument)
+            tasks.setdefault(task.name, task)
+        elif name in _GROUPS:
+            asked_groups[name] = _GROUPS[name]
+            for member in _GROUPS[name]:
+                tasks.setdefault(member, _TASKS[member])
+        elif name in _TASKS:
+            tasks.setdefault(name, _TASKS[name])
+        else:
+            known = list(_TASKS) + list(_GROUPS)
+            close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}?" if close else "run `lmbench tasks` for the list"
+            raise TaskError(f"unknown task {name!r}; {hint}")
+    if not tasks:
+        raise TaskError("no task given; pass --tasks NAME[,NAME...] (see `lmbench tasks`)")
+    return list(tasks.values()), asked_groups
