@@ -2,7 +2,7 @@
 
 Data and the database are checked before the model loads, so bad input fails
 in a second; the run is recorded as `running` first and marked done, failed or
-interrupted at the end, so nothing computed is silently lost.
+interrupted at the end. Resume and per-sample streaming come with the cache.
 """
 
 from __future__ import annotations
@@ -130,47 +130,53 @@ def _agg(a: Aggregate) -> dict[str, Any]:
 
 
 def evaluate(config: EvalConfig) -> EvalOutcome:
-    """Run one evaluation end to end and record it; see the module docstring."""
+    """Run one evaluation end to end and record it; see the module docstring.
+
+    The database is opened only for short writes (DuckDB lets one process hold the file), so other
+    lmbench processes can read and write it while this one computes.
+    """
     from lmbench.store import Store
 
     started = time.perf_counter()
     prepared, groups = prepare(config)
     db_path = Path(config.db) if config.db else default_db_path()
-    with Store(db_path) as store:  # opened (and validated) before the slow model load
-        import torch
+    Store(db_path).close()  # validate (and create or migrate) before the slow model load
 
-        from lmbench.engine.loglikelihood import LoglikelihoodEngine
-        from lmbench.models.loader import load_model
+    import torch
 
-        random.seed(config.seed)
-        torch.manual_seed(config.seed)
-        t0 = time.perf_counter()
-        lm = load_model(config.checkpoint, dtype=config.dtype, device=config.device, max_length=config.max_length,
-                        trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle, base=config.base)
-        timings = {"prepare_s": t0 - started, "load_s": time.perf_counter() - t0}
+    from lmbench.engine.loglikelihood import LoglikelihoodEngine
+    from lmbench.models.loader import load_model
+
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    t0 = time.perf_counter()
+    lm = load_model(config.checkpoint, dtype=config.dtype, device=config.device, max_length=config.max_length,
+                    trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle, base=config.base)
+    timings = {"prepare_s": t0 - started, "load_s": time.perf_counter() - t0}
+    with Store(db_path) as store:
         _register(store, lm, prepared)
         run_id = store.start_run(model_fingerprint=lm.fingerprint, config=_run_config(config, prepared),
                                  seed=config.seed, device=lm.device, versions=library_versions(),
                                  git_sha=git_sha(), command=" ".join(["lmbench", *sys.argv[1:]]))
-        try:
-            t1 = time.perf_counter()
-            engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
-                                         reuse_prefix=config.reuse_prefix, progress=config.progress)
-            requests = [r for item in prepared for doc, p in zip(item.data.docs, item.prompts)
-                        for r in item.task.requests(p, doc)]
-            outputs = engine.run(requests)
-            timings["score_s"] = time.perf_counter() - t1
-            samples = score_samples(prepared, outputs)
-            results = aggregate(prepared, samples, groups)
-            store.write_samples(run_id, samples.drop(columns=["group"]))
-            store.write_results(run_id, results)
-        except KeyboardInterrupt:
-            store.finish_run(run_id, status="interrupted", timings=timings)
-            raise
-        except BaseException as exc:
-            store.finish_run(run_id, status="failed", timings=timings, error=f"{type(exc).__name__}: {exc}"[:500])
-            raise
-        timings["total_s"] = time.perf_counter() - started
+    try:
+        t1 = time.perf_counter()
+        engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
+                                     reuse_prefix=config.reuse_prefix, progress=config.progress)
+        requests = [r for item in prepared for doc, p in zip(item.data.docs, item.prompts)
+                    for r in item.task.requests(p, doc)]
+        outputs = engine.run(requests)
+        timings["score_s"] = time.perf_counter() - t1
+        samples = score_samples(prepared, outputs)
+        results = aggregate(prepared, samples, groups)
+    except BaseException as exc:
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        with Store(db_path) as store:
+            store.finish_run(run_id, status=status, timings=timings, error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    timings["total_s"] = time.perf_counter() - started
+    with Store(db_path) as store:
+        store.write_samples(run_id, samples.drop(columns=["group"]))
+        store.write_results(run_id, results)
         store.finish_run(run_id, status="done", timings=timings)
     return EvalOutcome(run_id, lm.name, lm.fingerprint, db_path, results, samples, timings)
 
