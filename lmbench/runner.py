@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.data.locate import data_root
+from lmbench.engine.batching import parse_batch_size
 from lmbench.errors import ConfigError
+from lmbench.models.options import DEVICES, DTYPES
 from lmbench.metrics.aggregate import Aggregate, macro, mean_stderr
 from lmbench.metrics.choice import argmax, choice_scores
 from lmbench.models.fingerprint import files_digest
+from lmbench.models.sources import resolve_source
 from lmbench.paths import default_db_path
 from lmbench.provenance import git_sha, library_versions
 from lmbench.tasks import MultipleChoiceTask, TaskData, resolve
@@ -72,6 +75,11 @@ def prepare(config: EvalConfig) -> tuple[list[PreparedTask], dict[str, tuple[str
         raise ConfigError(f"--limit {config.limit} must be a positive number of questions per task")
     if config.shots is not None and config.shots < 0:
         raise ConfigError(f"--shots {config.shots} must be 0 or more")
+    parse_batch_size(config.batch_size)
+    if config.dtype not in DTYPES or config.device not in DEVICES:
+        bad = ("--dtype", config.dtype, DTYPES) if config.dtype not in DTYPES else ("--device", config.device, DEVICES)
+        raise ConfigError(f"{bad[0]} {bad[1]!r} is not one of {', '.join(bad[2])}")
+    resolve_source(config.checkpoint, base=config.base)  # a wrong path fails before any data is read
     tasks, groups = resolve(config.tasks)
     root = data_root(config.data_dir)
     prepared = []

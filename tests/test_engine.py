@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from lmbench.engine.batching import MIN_PREFIX, plan_groups
-from lmbench.engine.forward import Row
-from lmbench.engine.loglikelihood import LoglikelihoodEngine, parse_batch_size
+from lmbench.engine.rows import Row
+from lmbench.engine.batching import parse_batch_size
+from lmbench.engine.loglikelihood import LoglikelihoodEngine
 from lmbench.engine.requests import LoglikelihoodRequest
 from lmbench.errors import ConfigError
 from lmbench.models.loader import load_model

@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lmbench.engine.forward import Row
+from lmbench.engine.rows import Row
+from lmbench.errors import ConfigError
 
 MIN_PREFIX = 64  # tokens; shorter shared prefixes are not worth a separate cache pass
 AUTO_TOKEN_BUDGET = 8192  # padded tokens per batch for --batch-size auto
 AUTO_MAX_ROWS = 64
+
+
+def parse_batch_size(value: str | int) -> int | None:
+    """`auto` -> None (token budget with out-of-memory back-off); else a positive row count."""
+    if isinstance(value, int) or str(value).isdigit():
+        size = int(value)
+        if size >= 1:
+            return size
+    elif str(value).lower() == "auto":
+        return None
+    raise ConfigError(f"--batch-size {value!r} is not a positive integer or 'auto'")
 
 
 @dataclass(frozen=True)

@@ -12,38 +12,13 @@ differs (custom logit scaling, exotic caches) falls back to the plain path.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from lmbench.engine.rows import Row, TargetScore
+
 PROBE_TOLERANCE = 1e-4
-
-
-@dataclass(frozen=True)
-class Row:
-    """One unique model input and the continuations scored at its last positions.
-
-    `tokens` is context + continuation[:-1] (already truncated); every
-    continuation in `targets` ends where `tokens` ends.
-    """
-
-    tokens: tuple[int, ...]
-    targets: tuple[tuple[int, ...], ...]
-
-    @property
-    def max_cont(self) -> int:
-        return max(len(t) for t in self.targets)
-
-
-@dataclass(frozen=True)
-class TargetScore:
-    token_logprobs: tuple[float, ...]
-    is_greedy: bool
-
-    @property
-    def logprob(self) -> float:
-        return float(sum(self.token_logprobs))
 
 
 class Scorer:

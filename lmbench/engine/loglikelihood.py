@@ -14,22 +14,12 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, plan_groups
-from lmbench.engine.forward import Row, Scorer
+from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, parse_batch_size, plan_groups
+from lmbench.engine.forward import Scorer
+from lmbench.engine.rows import Row
 from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
 from lmbench.engine.tokenize import PairEncoder
-from lmbench.errors import ConfigError, LmbenchError
-
-
-def parse_batch_size(value: str | int) -> int | None:
-    """`auto` -> None (token budget with out-of-memory back-off); else a positive row count."""
-    if isinstance(value, int) or str(value).isdigit():
-        size = int(value)
-        if size >= 1:
-            return size
-    elif str(value).lower() == "auto":
-        return None
-    raise ConfigError(f"--batch-size {value!r} is not a positive integer or 'auto'")
+from lmbench.errors import LmbenchError
 
 
 def _is_oom(exc: BaseException) -> bool:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from lmbench.errors import CheckpointError, ConfigError
 from lmbench.models.fingerprint import files_digest, fingerprint
+from lmbench.models.options import DEVICES, DTYPES
 from lmbench.models.sources import CheckpointSource, resolve_source
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_MAX_LENGTH = 2048
 _TOKENIZER_INFINITY = 10**29
 _IDENTITY_FILES = ("*.safetensors", "*.bin", "*.gguf", "config.json", "generation_config.json", "tokenizer*",

@@ -1,0 +1,1 @@
+"""Parity references: the same tasks run through other evaluation tools (lm-evaluation-harness)."""
