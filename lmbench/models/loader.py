@@ -95,12 +95,21 @@ def _download_hub(source: CheckpointSource) -> Path:
 
 
 def _check_causal(config: Any, where: str) -> None:
+    """Accept configs whose saved architecture (or, lacking one, whose model type) is a causal LM."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     model_type = getattr(config, "model_type", None)
-    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    architectures = getattr(config, "architectures", None) or []
+    causal_classes = {c for v in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values() for c in ((v,) if isinstance(v, str) else v)}
+    if architectures:
+        ok = any(a in causal_classes or a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
+        kind = "/".join(architectures)
+    else:
+        ok = model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+        kind = f"{model_type or 'unknown'} model"
+    if not ok:
         raise CheckpointError(
-            f"{where} is a {model_type or 'unknown'!s} model, not a causal language model; "
+            f"{where} is a {kind} ({model_type}), not a causal language model; "
             "lmbench scores decoder-only LMs (Llama, Mistral, Qwen, GPT-2, ...): pass such a checkpoint"
         )
 
