@@ -131,3 +131,12 @@ def test_builtin_sample_loads_without_data_dir(monkeypatch):
     monkeypatch.delenv("LMBENCH_DATA", raising=False)
     prepared, _ = prepare(EvalConfig())
     assert prepared[0].task.name == "lmbench_sample" and len(prepared[0].data.docs) >= 20
+
+
+def test_mcq_cloze_scores_option_texts(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": "Which organ pumps blood?", "choices": ["liver", "heart"], "answer": 1}) + "\n")
+    prepared, _ = prepare(EvalConfig(tasks=f"mcq_cloze:{path}"))
+    doc = prepared[0].data.docs[0]
+    assert prepared[0].prompts[0] == "Question: Which organ pumps blood?\nAnswer:"
+    assert [r.continuation for r in prepared[0].task.requests(prepared[0].prompts[0], doc)] == [" liver", " heart"]

@@ -21,6 +21,7 @@ from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
 from lmbench.tasks.registry import register, register_prefix
 
 TEMPLATE = "Question: {question}\n{options}Answer:"
+CLOZE_TEMPLATE = "Question: {question}\nAnswer:"
 LETTERS = string.ascii_uppercase
 SAMPLE_FILE = Path(__file__).parent / "builtin" / "sample.jsonl"
 
@@ -44,7 +45,7 @@ def _gold(answer: Any, options: list[str]) -> int:
     raise ValueError(f"answer {answer!r} is not an index, a letter or one of the options")
 
 
-def row_to_doc(row: dict[str, Any], number: int, where: str) -> Doc:
+def row_to_doc(row: dict[str, Any], number: int, where: str, cloze: bool = False) -> Doc:
     options = _options(row)
     if "question" not in row or len(options) < 2:
         raise DataError(f"{where}:{number}: needs `question` and at least 2 options (choices list, options object or A/B/.. columns)")
@@ -53,11 +54,12 @@ def row_to_doc(row: dict[str, Any], number: int, where: str) -> Doc:
     except ValueError as exc:
         raise DataError(f"{where}:{number}: {exc}") from None
     rendered = "".join(f"{LETTERS[i]}. {text}\n" for i, text in enumerate(options))
+    choices = tuple(options) if cloze else tuple(LETTERS[: len(options)])
     return Doc(doc_id=str(row.get("id", number)), fields={"question": str(row["question"]).strip(), "options": rendered},
-               choices=tuple(LETTERS[: len(options)]), gold=gold, group=row.get("subject"))
+               choices=choices, gold=gold, group=row.get("subject"))
 
 
-def read_mcq(path: Path) -> list[Doc]:
+def read_mcq(path: Path, cloze: bool = False) -> list[Doc]:
     if path.suffix.lower() == ".csv":
         rows = read_csv_rows(path)
         if not rows:
@@ -70,20 +72,24 @@ def read_mcq(path: Path) -> list[Doc]:
         raise DataError(f"{path}: unsupported extension {path.suffix!r}; use .jsonl or .csv")
     if not records:
         raise DataError(f"{path}: no questions found")
-    return [row_to_doc(r, i + 1 + (path.suffix.lower() == ".csv"), str(path)) for i, r in enumerate(records)]
+    offset = 2 if path.suffix.lower() == ".csv" else 1  # report file line numbers (CSV has a header line)
+    return [row_to_doc(r, i + offset, str(path), cloze) for i, r in enumerate(records)]
 
 
-def mcq_task(argument: str, name: str | None = None) -> MultipleChoiceTask:
+def mcq_task(argument: str, name: str | None = None, cloze: bool = False) -> MultipleChoiceTask:
     path = Path(argument).expanduser()
+    prefix = "mcq_cloze" if cloze else "mcq"
 
     def load(_root: Path | None) -> TaskData:
         if not path.is_file():
-            raise TaskError(f"mcq file {argument!r} does not exist; use --tasks mcq:path/to/questions.jsonl")
-        docs = read_mcq(path)
+            raise TaskError(f"mcq file {argument!r} does not exist; use --tasks {prefix}:path/to/questions.jsonl")
+        docs = read_mcq(path, cloze)
         return TaskData(docs, docs, [path], fewshot_excludes_self=True)
 
-    return MultipleChoiceTask(name=name or f"mcq:{argument}", version="1", family="mcq", template=TEMPLATE, loader=load)
+    return MultipleChoiceTask(name=name or f"{prefix}:{argument}", version="1", family=prefix,
+                              template=CLOZE_TEMPLATE if cloze else TEMPLATE, loader=load)
 
 
 register_prefix("mcq", mcq_task)
-register(mcq_task(str(SAMPLE_FILE), name="lmbench_sample"))
+register_prefix("mcq_cloze", lambda argument: mcq_task(argument, cloze=True))
+register(mcq_task(str(SAMPLE_FILE), name="lmbench_sample", cloze=True))
