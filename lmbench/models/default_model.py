@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from lmbench import paths
 from lmbench.errors import CheckpointError
 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -51,11 +52,8 @@ def _stderr(message: str) -> None:
 
 
 def cache_root(cache_dir: Path | None = None) -> Path:
-    """The lmbench cache root: ``cache_dir``, ``$LMBENCH_CACHE`` or ``~/.cache/lmbench``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("LMBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "lmbench"
+    """The lmbench cache root: ``cache_dir``, else ``lmbench.paths.cache_root()``."""
+    return Path(cache_dir).expanduser() if cache_dir is not None else paths.cache_root()
 
 
 def _is_complete(folder: Path) -> bool:
