@@ -1,32 +1,36 @@
-"""One evaluation: checkpoint + tasks -> engine -> metrics -> store.
+"""One evaluation: checkpoint + tasks -> engine -> metrics -> store, resumable and cached.
 
-Data and the database are checked before the model loads, so bad input fails
-in a second; the run is recorded as `running` first and marked done, failed or
-interrupted at the end. Resume and per-sample streaming come with the cache.
+Order of work: options, tasks, data and the database are checked before any
+weights load, so bad input fails in a second. The checkpoint is fingerprinted
+without loading its weights; questions this model already answered under the
+same task hash (in any run) are reused, and an unfinished run with the same
+plan is resumed rather than restarted. Samples are written every
+`write_every` questions, so a killed run loses at most that many. The
+database is opened only for short writes (DuckDB lets one process hold the
+file), so concurrent evaluations can share it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lmbench.data.locate import data_root
+import pandas as pd
+
 from lmbench.engine.batching import parse_batch_size
 from lmbench.errors import ConfigError
 from lmbench.models.options import DEVICES, DTYPES
-from lmbench.metrics.aggregate import Aggregate, macro, mean_stderr
-from lmbench.metrics.choice import argmax, choice_scores
-from lmbench.models.fingerprint import files_digest
 from lmbench.models.sources import resolve_source
 from lmbench.paths import default_db_path
 from lmbench.provenance import git_sha, library_versions
-from lmbench.tasks import MultipleChoiceTask, TaskData, resolve
-
-METRICS = ("acc", "acc_norm")
+from lmbench.scoring import aggregate, sample_records
+from lmbench.tasks.prepare import PreparedTask, prepare_tasks
 
 
 @dataclass
@@ -47,15 +51,8 @@ class EvalConfig:
     allow_pickle: bool = False
     reuse_prefix: bool = True
     progress: bool = True
-
-
-@dataclass
-class PreparedTask:
-    task: MultipleChoiceTask
-    data: TaskData
-    shots: int
-    task_hash: str
-    prompts: list[str] = field(default_factory=list)
+    force: bool = False  # recompute everything: no cached samples, no resume
+    write_every: int = 64  # questions per database write (what a kill can lose)
 
 
 @dataclass
@@ -64,142 +61,171 @@ class EvalOutcome:
     model_name: str
     fingerprint: str
     db_path: Path
-    results: Any  # pandas DataFrame: task, metric, value, stderr, n
-    samples: Any  # pandas DataFrame, one row per question
+    results: pd.DataFrame  # task, metric, value, stderr, n
+    samples: pd.DataFrame  # one row per question
     timings: dict[str, float]
+    reused: int = 0  # questions taken from earlier runs instead of computed
+    status: str = "done"  # "done", or "cached" when an identical finished run was found
 
 
-def prepare(config: EvalConfig) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
-    """Resolve tasks, read their data and build every prompt; all input errors surface here."""
-    if config.limit is not None and config.limit < 1:
-        raise ConfigError(f"--limit {config.limit} must be a positive number of questions per task")
-    if config.shots is not None and config.shots < 0:
-        raise ConfigError(f"--shots {config.shots} must be 0 or more")
+def check_options(config: EvalConfig) -> None:
+    """Option values that need no file: fail before anything is read."""
     parse_batch_size(config.batch_size)
-    if config.dtype not in DTYPES or config.device not in DEVICES:
-        bad = ("--dtype", config.dtype, DTYPES) if config.dtype not in DTYPES else ("--device", config.device, DEVICES)
-        raise ConfigError(f"{bad[0]} {bad[1]!r} is not one of {', '.join(bad[2])}")
+    for flag, value, allowed in (("--dtype", config.dtype, DTYPES), ("--device", config.device, DEVICES)):
+        if value not in allowed:
+            raise ConfigError(f"{flag} {value!r} is not one of {', '.join(allowed)}")
+    if config.write_every < 1:
+        raise ConfigError(f"--write-every {config.write_every} must be at least 1")
     resolve_source(config.checkpoint, base=config.base)  # a wrong path fails before any data is read
-    tasks, groups = resolve(config.tasks)
-    root = data_root(config.data_dir)
-    prepared = []
-    for task in tasks:
-        data = task.loader(root)
-        shots = task.default_shots if config.shots is None else config.shots
-        docs = data.docs[: config.limit] if config.limit else data.docs
-        data = TaskData(docs, data.fewshot, data.files, data.fewshot_excludes_self)
-        prompts = [task.prompt(doc, task.shots_for(doc, data, shots)) for doc in docs]
-        task_hash = task.task_hash(data, shots, files_digest(data.files) if data.files else {})
-        prepared.append(PreparedTask(task, data, shots, task_hash, prompts))
-    return prepared, groups
 
 
-def score_samples(prepared: list[PreparedTask], results: list) -> Any:
-    """Per-question records (prompt, choice log-probs, prediction, metrics) as a DataFrame."""
-    import pandas as pd
-
-    rows, cursor = [], 0
-    for item in prepared:
-        for doc, prompt in zip(item.data.docs, item.prompts):
-            chunk = results[cursor : cursor + len(doc.choices)]
-            cursor += len(doc.choices)
-            logprobs = [r.logprob for r in chunk]
-            rows.append({
-                "task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
-                "group": doc.group, "prompt": prompt, "target": doc.choices[doc.gold],
-                "prediction": doc.choices[argmax(logprobs)], "choices": list(doc.choices), "logprobs": logprobs,
-                "metrics": choice_scores(logprobs, doc.choices, doc.gold), "flagged": any(r.flagged for r in chunk),
-            })
-    return pd.DataFrame(rows)
-
-
-def aggregate(prepared: list[PreparedTask], samples: Any, groups: dict[str, tuple[str, ...]]) -> Any:
-    """Per-task mean +- stderr; for each group asked for, micro (all questions) and macro (mean of tasks)."""
-    import pandas as pd
-
-    per_task: dict[str, dict[str, Aggregate]] = {}
-    for item in prepared:
-        metrics = samples.loc[samples["task"] == item.task.name, "metrics"]
-        per_task[item.task.name] = {m: mean_stderr([s[m] for s in metrics]) for m in METRICS}
-    hashes = {item.task.name: item.task_hash for item in prepared}
-    rows = [{"task": t, "task_hash": hashes[t], "metric": m, **_agg(a)} for t, ms in per_task.items() for m, a in ms.items()]
-    for group, members in groups.items():
-        in_group = samples[samples["task"].isin(members)]
-        for metric in METRICS:
-            micro = mean_stderr([s[metric] for s in in_group["metrics"]])
-            rows.append({"task": group, "task_hash": None, "metric": metric, **_agg(micro)})
-            rows.append({"task": group, "task_hash": None, "metric": f"{metric}_macro",
-                         **_agg(macro([per_task[t][metric] for t in members]))})
-    return pd.DataFrame(rows)
-
-
-def _agg(a: Aggregate) -> dict[str, Any]:
-    return {"value": a.value, "stderr": a.stderr, "ci_low": None, "ci_high": None, "n": a.n}
+def run_key(fingerprint: str, prepared: list[PreparedTask]) -> str:
+    """Same model, same tasks (hash covers prompts and data), same questions: the same run."""
+    plan = [fingerprint] + [[p.task_hash, [d.doc_hash for d in p.data.docs]] for p in prepared]
+    return hashlib.sha256(json.dumps(plan).encode()).hexdigest()[:16]
 
 
 def evaluate(config: EvalConfig) -> EvalOutcome:
-    """Run one evaluation end to end and record it; see the module docstring.
-
-    The database is opened only for short writes (DuckDB lets one process hold the file), so other
-    lmbench processes can read and write it while this one computes.
-    """
+    """Run one evaluation end to end and record it; see the module docstring."""
+    from lmbench.models.loader import inspect_checkpoint
     from lmbench.store import Store
+    from lmbench.store.cache import cached_samples, latest_run, reopen_run
 
     started = time.perf_counter()
-    prepared, groups = prepare(config)
+    check_options(config)
+    prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir)
     db_path = Path(config.db) if config.db else default_db_path()
-    Store(db_path).close()  # validate (and create or migrate) before the slow model load
-
-    import torch
-
-    from lmbench.engine.loglikelihood import LoglikelihoodEngine
-    from lmbench.models.loader import load_model
-
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    t0 = time.perf_counter()
-    lm = load_model(config.checkpoint, dtype=config.dtype, device=config.device, max_length=config.max_length,
-                    trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle, base=config.base)
-    timings = {"prepare_s": t0 - started, "load_s": time.perf_counter() - t0}
+    Store(db_path).close()  # validate (create or migrate) before the slow part
+    info = inspect_checkpoint(config.checkpoint, dtype=config.dtype, device=config.device,
+                              max_length=config.max_length, trust_remote_code=config.trust_remote_code,
+                              allow_pickle=config.allow_pickle, base=config.base)
+    key = run_key(info.fingerprint, prepared)
+    timings = {"prepare_s": time.perf_counter() - started}
     with Store(db_path) as store:
-        _register(store, lm, prepared)
-        run_id = store.start_run(model_fingerprint=lm.fingerprint, config=_run_config(config, prepared),
-                                 seed=config.seed, device=lm.device, versions=library_versions(),
-                                 git_sha=git_sha(), command=" ".join(["lmbench", *sys.argv[1:]]))
+        previous = None if config.force else latest_run(store, key)
+        if previous and previous["status"] == "done":
+            return _finished_outcome(store, previous["run_id"], info, db_path, timings, prepared)
+        cache = pd.DataFrame() if config.force else cached_samples(store, info.fingerprint, [p.task_hash for p in prepared])
+    done = _index(cache)
+    pending = [(p, [i for i, d in enumerate(p.data.docs) if (p.task_hash, d.doc_hash) not in done]) for p in prepared]
+    n_pending = sum(len(idx) for _, idx in pending)
+    lm = None
+    if n_pending:
+        from lmbench.models.loader import load_weights
+
+        t0 = time.perf_counter()
+        lm = load_weights(info)
+        timings["load_s"] = time.perf_counter() - t0
+    with Store(db_path) as store:
+        _register(store, info, lm.n_params if lm else None, prepared)
+        if previous and previous["resumable"]:
+            run_id = previous["run_id"]
+            reopen_run(store, run_id)
+        else:
+            run_id = store.start_run(model_fingerprint=info.fingerprint, config=_run_config(config, prepared, key),
+                                     seed=config.seed, device=info.device, versions=library_versions(),
+                                     git_sha=git_sha(), command=" ".join(["lmbench", *sys.argv[1:]]))
+        reused = _copy_cached(store, run_id, prepared, done)
     try:
-        t1 = time.perf_counter()
-        engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
-                                     reuse_prefix=config.reuse_prefix, progress=config.progress)
-        requests = [r for item in prepared for doc, p in zip(item.data.docs, item.prompts)
-                    for r in item.task.requests(p, doc)]
-        outputs = engine.run(requests)
-        timings["score_s"] = time.perf_counter() - t1
-        samples = score_samples(prepared, outputs)
-        results = aggregate(prepared, samples, groups)
+        if lm is not None:
+            t1 = time.perf_counter()
+            _compute(lm, config, pending, db_path, run_id)
+            timings["score_s"] = time.perf_counter() - t1
+        with Store(db_path) as store:
+            samples = _run_samples(store, run_id, prepared)
+            results = aggregate(prepared, samples, groups)
+            timings["total_s"] = time.perf_counter() - started
+            store.write_results(run_id, results)
+            store.finish_run(run_id, status="done", timings=timings)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         with Store(db_path) as store:
             store.finish_run(run_id, status=status, timings=timings, error=f"{type(exc).__name__}: {exc}"[:500])
         raise
-    timings["total_s"] = time.perf_counter() - started
-    with Store(db_path) as store:
-        store.write_samples(run_id, samples.drop(columns=["group"]))
-        store.write_results(run_id, results)
-        store.finish_run(run_id, status="done", timings=timings)
-    return EvalOutcome(run_id, lm.name, lm.fingerprint, db_path, results, samples, timings)
+    return EvalOutcome(run_id, info.name, info.fingerprint, db_path, results, samples, timings, reused)
 
 
-def _register(store: Any, lm: Any, prepared: list[PreparedTask]) -> None:
-    store.upsert_model(fingerprint=lm.fingerprint, name=lm.name, source=lm.source.spec, kind=lm.source.kind,
-                       revision=lm.identity.get("revision"), dtype=lm.dtype, n_params=lm.n_params,
-                       base_model=lm.base_name, lineage={"base_fingerprint": lm.base_fingerprint} if lm.base_name else {},
-                       identity=lm.identity)
+def _index(cache: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    if cache.empty:
+        return {}
+    return {(row["task_hash"], row["doc_hash"]): row for row in cache.to_dict("records")}
+
+
+def _copy_cached(store: Any, run_id: str, prepared: list[PreparedTask], done: dict) -> int:
+    """Copy reused answers into this run (under this run's task name and doc id), so the run is complete."""
+    rows = []
+    for item in prepared:
+        for doc in item.data.docs:
+            hit = done.get((item.task_hash, doc.doc_hash))
+            if hit is not None:
+                rows.append({**{k: hit[k] for k in ("task_hash", "doc_hash", "prompt", "target", "prediction",
+                                                     "choices", "logprobs", "metrics", "flagged")},
+                             "task": item.task.name, "doc_id": doc.doc_id})
+    if rows:
+        store.write_samples(run_id, pd.DataFrame(rows))
+    return len(rows)
+
+
+def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: str) -> None:
+    """Score the pending questions task by task, writing every `write_every` questions."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from lmbench.engine.loglikelihood import LoglikelihoodEngine
+    from lmbench.store import Store
+
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
+                                 reuse_prefix=config.reuse_prefix, progress=False)
+    total = sum(len(item.data.docs[i].choices) for item, idx in pending for i in idx)
+    with tqdm(total=total, desc="loglikelihood", unit="req", disable=not config.progress, file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        for item, indices in pending:
+            for start in range(0, len(indices), config.write_every):
+                chunk = indices[start : start + config.write_every]
+                docs = [item.data.docs[i] for i in chunk]
+                prompts = [item.prompts[i] for i in chunk]
+                requests = [r for doc, p in zip(docs, prompts) for r in item.task.requests(p, doc)]
+                outputs = engine.run(requests, bar=bar)
+                with Store(db_path) as store:
+                    store.write_samples(run_id, pd.DataFrame(sample_records(item, docs, prompts, outputs)))
+
+
+def _run_samples(store: Any, run_id: str, prepared: list[PreparedTask]) -> pd.DataFrame:
+    """The run's samples in task and document order."""
+    samples = store.samples(run_id)
+    order = {(p.task.name, d.doc_id): n for n, (p, d) in enumerate((p, d) for p in prepared for d in p.data.docs)}
+    samples["_order"] = [order.get((t, d), len(order)) for t, d in zip(samples["task"], samples["doc_id"])]
+    return samples.sort_values("_order").drop(columns=["_order"]).reset_index(drop=True)
+
+
+def _finished_outcome(store: Any, run_id: str, info: Any, db_path: Path, timings: dict,
+                      prepared: list[PreparedTask]) -> EvalOutcome:
+    results = store.results(run_id)
+    samples = _run_samples(store, run_id, prepared)
+    print(f"lmbench: already evaluated in run {run_id} (same model, prompts and questions); "
+          "showing it. Pass --force to recompute.", file=sys.stderr)
+    return EvalOutcome(run_id, info.name, info.fingerprint, db_path, results, samples, timings,
+                       reused=len(samples), status="cached")
+
+
+def _register(store: Any, info: Any, n_params: int | None, prepared: list[PreparedTask]) -> None:
+    if n_params is None:  # nothing to compute: the model row exists from the run that cached the answers
+        known = store.query("SELECT n_params FROM models WHERE fingerprint = ?", [info.fingerprint])
+        n_params = int(known.iloc[0, 0]) if not known.empty and known.iloc[0, 0] is not None else None
+    store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
+                       revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
+                       base_model=info.base_name,
+                       lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
+                       identity=info.identity)
     for item in prepared:
         store.upsert_task(task_hash=item.task_hash, name=item.task.name, version=item.task.version,
                           family=item.task.family, config={"template": item.task.template, "shots": item.shots,
                                                            "description": item.task.description,
-                                                           "n_docs": len(item.data.docs)})
+                                                           "citation": item.task.citation})
 
 
-def _run_config(config: EvalConfig, prepared: list[PreparedTask]) -> dict[str, Any]:
-    return {**asdict(config), "task_shots": {p.task.name: p.shots for p in prepared}}
+def _run_config(config: EvalConfig, prepared: list[PreparedTask], key: str) -> dict[str, Any]:
+    return {**asdict(config), "run_key": key, "task_shots": {p.task.name: p.shots for p in prepared},
+            "n_docs": {p.task.name: len(p.data.docs) for p in prepared}}

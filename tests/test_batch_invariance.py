@@ -13,7 +13,8 @@ def largest_difference(model_dir, data, tmp_path, tasks: str, limit: int) -> flo
     runs = {}
     for batch_size in ("1", "4", "32"):
         outcome = evaluate(EvalConfig(checkpoint=str(model_dir), tasks=tasks, limit=limit, data_dir=str(data),
-                                      batch_size=batch_size, db=str(tmp_path / "b.duckdb"), progress=False))
+                                      batch_size=batch_size, db=str(tmp_path / "b.duckdb"), progress=False,
+                                      force=True))
         runs[batch_size] = outcome.samples
     base = runs["1"]
     worst = 0.0

@@ -8,9 +8,14 @@ from pathlib import Path
 import pytest
 
 from lmbench.errors import DataError, TaskError
-from lmbench.runner import EvalConfig, prepare
+from lmbench.runner import EvalConfig
+from lmbench.tasks.prepare import prepare_tasks
 from lmbench.tasks import resolve, task_names
 from lmbench.tasks.mmlu import MEDICAL, SUBJECTS, read_mmlu_csv
+
+
+def prepare(config: EvalConfig):
+    return prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir)
 
 
 def _mmlu_dir(root: Path, subject: str = "anatomy", header: bool = True, letters: bool = False) -> Path:

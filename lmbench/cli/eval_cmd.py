@@ -24,6 +24,8 @@ def eval_command(
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle (*.bin) weights.")] = False,
     prefix_reuse: Annotated[bool, typer.Option("--prefix-reuse/--no-prefix-reuse", help="Compute a prefix shared by many prompts once.")] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
+    write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
 ) -> None:
     """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
     from lmbench.cli.render import print_outcome
@@ -34,5 +36,5 @@ def eval_command(
     config = EvalConfig(checkpoint=checkpoint, tasks=tasks, shots=shots, limit=limit, seed=seed, batch_size=batch_size,
                         dtype=dtype, device=device, data_dir=data_dir, db=db, max_length=max_length, base=base,
                         trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
-                        progress=progress)
+                        progress=progress, force=force, write_every=write_every)
     print_outcome(evaluate(config))

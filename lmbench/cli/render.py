@@ -23,4 +23,5 @@ def print_outcome(outcome: EvalOutcome) -> None:
     console = Console()
     console.print(table)
     timing = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in outcome.timings.items())
-    console.print(f"run {outcome.run_id} recorded in {outcome.db_path} ({timing})")
+    reused = f"; {outcome.reused} answers reused from earlier runs" if outcome.reused else ""
+    console.print(f"run {outcome.run_id} recorded in {outcome.db_path} ({timing}{reused})")

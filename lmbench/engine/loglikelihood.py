@@ -53,14 +53,17 @@ class LoglikelihoodEngine:
         rows = [Row(tokens, tuple(targets)) for tokens, targets in by_input.items()]
         return rows, by_input, flagged, n_tokens
 
-    def run(self, requests: list[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+    def run(self, requests: list[LoglikelihoodRequest], bar: Any = None) -> list[LoglikelihoodResult]:
+        """Results in request order; `bar` is an outer progress bar to advance instead of a new one."""
         if not requests:
             return []
         rows, by_input, flagged, n_tokens = self._rows(requests)
         groups = plan_groups(rows, self.reuse_prefix)
         results: list[LoglikelihoodResult | None] = [None] * len(requests)
-        bar = tqdm(total=len(requests), desc="loglikelihood", unit="req", disable=not self.progress,
-                   file=sys.stderr, dynamic_ncols=True)
+        own_bar = bar is None
+        if own_bar:
+            bar = tqdm(total=len(requests), desc="loglikelihood", unit="req", disable=not self.progress,
+                       file=sys.stderr, dynamic_ncols=True)
         for group in groups:
             for batch in cut_batches(group.rows, self.batch_size, self.token_budget):
                 for row, scores in zip(batch, self._score_with_backoff(batch, group)):
@@ -70,7 +73,8 @@ class LoglikelihoodEngine:
                             results[index] = LoglikelihoodResult(score.logprob, score.is_greedy,
                                                                  n_tokens[index], flagged[index])
                             bar.update(1)
-        bar.close()
+        if own_bar:
+            bar.close()
         return results  # type: ignore[return-value]
 
     def _score_with_backoff(self, batch: list[Row], group: Group) -> list:

@@ -24,21 +24,42 @@ _IDENTITY_FILES = ("*.safetensors", "*.bin", "*.gguf", "config.json", "generatio
 
 
 @dataclass
-class LoadedModel:
-    """A causal LM and its tokenizer, ready for the engine, with what identifies them."""
+class ModelIdentity:
+    """Everything that identifies a checkpoint, read without loading its weights."""
 
-    model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
     name: str
     source: CheckpointSource
     dtype: str
     device: str
     max_length: int
     fingerprint: str
+    identity: dict[str, Any]
+    tokenizer: PreTrainedTokenizerBase
+    folder: Path
+    load_kwargs: dict[str, Any] = field(default_factory=dict)
+    base: ModelIdentity | None = None  # the model a LoRA adapter applies to
+
+    @property
+    def base_name(self) -> str | None:
+        return self.base.name if self.base else None
+
+    @property
+    def base_fingerprint(self) -> str | None:
+        return self.base.fingerprint if self.base else None
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM and its tokenizer, ready for the engine, with what identifies them."""
+
+    model: PreTrainedModel
+    info: ModelIdentity
     n_params: int
-    identity: dict[str, Any] = field(default_factory=dict)
-    base_name: str | None = None  # lineage: the model an adapter was applied to
-    base_fingerprint: str | None = None
+
+    def __getattr__(self, name: str) -> Any:  # name, fingerprint, tokenizer, max_length, ... come from `info`
+        if name == "info":
+            raise AttributeError(name)
+        return getattr(self.info, name)
 
 
 def _resolve_device(device: str) -> str:
@@ -133,7 +154,7 @@ def _identity_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_model(
+def inspect_checkpoint(
     spec: str | None,
     *,
     dtype: str = "auto",
@@ -142,16 +163,23 @@ def load_model(
     allow_pickle: bool = False,
     max_length: int | None = None,
     base: str | None = None,
-) -> LoadedModel:
-    """Load CHECKPOINT (see `resolve_source`) on `device` in `dtype`; errors are CheckpointError."""
+) -> ModelIdentity:
+    """Resolve CHECKPOINT, read its config and tokenizer, and fingerprint it; weights stay on disk."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     source = resolve_source(spec, base=base)
     device = _resolve_device(device)
+    options = {"dtype": dtype, "device": device, "trust_remote_code": trust_remote_code,
+               "allow_pickle": allow_pickle, "max_length": max_length}
     if source.kind == "lora":
-        return _load_lora(source, dtype=dtype, device=device, trust_remote_code=trust_remote_code,
-                          allow_pickle=allow_pickle, max_length=max_length)
+        assert source.path is not None and source.base is not None
+        base_identity = inspect_checkpoint(source.base, **options)
+        identity = {"adapter_files": files_digest(_identity_files(source.path)), "base": base_identity.fingerprint,
+                    "kind": "lora"}
+        return ModelIdentity(name=source.path.name, source=source, dtype=base_identity.dtype, device=device,
+                             max_length=base_identity.max_length, fingerprint=fingerprint(identity), identity=identity,
+                             tokenizer=base_identity.tokenizer, folder=source.path, base=base_identity)
     folder, gguf_file, identity = _locate(source)
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if gguf_file:
@@ -162,18 +190,55 @@ def load_model(
         raise CheckpointError(f"cannot read the model config of {source.spec!r}: {str(exc).splitlines()[0]}") from None
     _check_causal(config, repr(source.spec))
     torch_dtype = _resolve_dtype(dtype, device, config)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"cannot load the tokenizer of {source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     if not gguf_file:
         kwargs["use_safetensors"] = _weights_format(folder, allow_pickle)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, **{k: v for k, v in kwargs.items() if k != "use_safetensors"})
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"cannot load {source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
-    if getattr(model, "hf_quantizer", None) is not None and gguf_file:
-        model.hf_quantizer.remove_quantization_config(model)
-    model.to(device).eval()
+    length = max_length or resolve_max_length(config, tokenizer)
+    probe = tokenizer.encode("a")
+    adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
     dtype_name = str(torch_dtype).removeprefix("torch.")
-    return _finish(model, tokenizer, source, identity, dtype_name, device, max_length, name=_display_name(source))
+    full = {**identity, "kind": source.kind, "dtype": dtype_name, "bos": adds_bos, "max_length": length,
+            "tokenizer_class": type(tokenizer).__name__}
+    return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,
+                         fingerprint=fingerprint(full), identity=full, tokenizer=tokenizer, folder=folder,
+                         load_kwargs={**kwargs, "dtype": torch_dtype})
+
+
+def load_model(spec: str | None, **options: Any) -> LoadedModel:
+    """Load CHECKPOINT (see `resolve_source`, options as `inspect_checkpoint`); errors are CheckpointError."""
+    return load_weights(inspect_checkpoint(spec, **options))
+
+
+def load_weights(info: ModelIdentity) -> LoadedModel:
+    """The model behind an inspected checkpoint, on its device, in eval mode (LoRA adapters merged)."""
+    if info.base is not None:
+        base = load_weights(info.base)
+        try:
+            from peft import PeftModel
+        except ImportError:
+            raise CheckpointError("loading a LoRA adapter needs peft: pip install peft") from None
+        print(f"lmbench: applying LoRA adapter {info.folder} to {info.base.name}", file=sys.stderr)
+        try:
+            model = PeftModel.from_pretrained(base.model, info.folder).merge_and_unload()
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"cannot apply adapter {info.source.spec!r} to {info.base.source.spec!r}: "
+                                  f"{str(exc).splitlines()[0]}") from None
+        return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(info.folder, **info.load_kwargs)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"cannot load {info.source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
+    if getattr(model, "hf_quantizer", None) is not None and "gguf_file" in info.load_kwargs:
+        model.hf_quantizer.remove_quantization_config(model)
+    model.to(info.device).eval()
+    return LoadedModel(model, info, sum(p.numel() for p in model.parameters()))
 
 
 def _locate(source: CheckpointSource) -> tuple[Path, str | None, dict[str, Any]]:
@@ -201,38 +266,3 @@ def _display_name(source: CheckpointSource) -> str:
         return source.spec
     assert source.path is not None
     return source.path.stem if source.kind == "gguf" else source.path.name
-
-
-def _finish(model: Any, tokenizer: Any, source: CheckpointSource, identity: dict[str, Any], dtype: str,
-            device: str, max_length: int | None, name: str, base: LoadedModel | None = None) -> LoadedModel:
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-    length = max_length or resolve_max_length(model.config, tokenizer)
-    probe = tokenizer.encode("a")
-    adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
-    full_identity = {**identity, "kind": source.kind, "dtype": dtype, "bos": adds_bos, "max_length": length,
-                     "tokenizer_class": type(tokenizer).__name__}
-    n_params = sum(p.numel() for p in model.parameters())
-    return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=source, dtype=dtype, device=device,
-                       max_length=length, fingerprint=fingerprint(full_identity), n_params=n_params,
-                       identity=full_identity,
-                       base_name=base.name if base else None, base_fingerprint=base.fingerprint if base else None)
-
-
-def _load_lora(source: CheckpointSource, **options: Any) -> LoadedModel:
-    """Load the adapter's base, apply the adapter and merge it (merged weights score faster)."""
-    assert source.path is not None and source.base is not None
-    base = load_model(source.base, **options)
-    try:
-        from peft import PeftModel
-    except ImportError:
-        raise CheckpointError("loading a LoRA adapter needs peft: pip install peft") from None
-    print(f"lmbench: applying LoRA adapter {source.path} to {base.name}", file=sys.stderr)
-    try:
-        merged = PeftModel.from_pretrained(base.model, source.path).merge_and_unload()
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"cannot apply adapter {source.spec!r} to {source.base!r}: {str(exc).splitlines()[0]}") from None
-    merged.eval()
-    identity = {"adapter_files": files_digest(_identity_files(source.path)), "base": base.fingerprint}
-    return _finish(merged, base.tokenizer, source, identity, base.dtype, base.device,
-                   options.get("max_length"), name=source.path.name, base=base)

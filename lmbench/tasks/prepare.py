@@ -1,0 +1,41 @@
+"""Resolve tasks, read their data and build every prompt: all input errors surface here, before any model loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lmbench.data.locate import data_root
+from lmbench.errors import ConfigError
+from lmbench.models.fingerprint import files_digest
+from lmbench.tasks.base import MultipleChoiceTask, TaskData
+from lmbench.tasks.registry import resolve
+
+
+@dataclass
+class PreparedTask:
+    task: MultipleChoiceTask
+    data: TaskData  # docs already cut to --limit
+    shots: int
+    task_hash: str
+    prompts: list[str] = field(default_factory=list)
+
+
+def prepare_tasks(spec: str, *, shots: int | None, limit: int | None,
+                  data_dir: str | None) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
+    """Tasks in order with their prompts, and the groups asked for (for micro/macro averages)."""
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit} must be a positive number of questions per task")
+    if shots is not None and shots < 0:
+        raise ConfigError(f"--shots {shots} must be 0 or more")
+    tasks, groups = resolve(spec)
+    root = data_root(data_dir)
+    prepared = []
+    for task in tasks:
+        data = task.loader(root)
+        n_shots = task.default_shots if shots is None else shots
+        docs = data.docs[:limit] if limit else data.docs
+        data = TaskData(docs, data.fewshot, data.files, data.fewshot_excludes_self)
+        prompts = [task.prompt(doc, task.shots_for(doc, data, n_shots)) for doc in docs]
+        task_hash = task.task_hash(data, n_shots, files_digest(data.files) if data.files else {})
+        prepared.append(PreparedTask(task, data, n_shots, task_hash, prompts))
+    return prepared, groups
