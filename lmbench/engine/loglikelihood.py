@@ -36,7 +36,7 @@ class LoglikelihoodEngine:
         self.scorer = Scorer(model, pad_id=tokenizer.pad_token_id or 0)
         self.max_length = max_length
         self.batch_size = parse_batch_size(batch_size)
-        self.token_budget = AUTO_TOKEN_BUDGET
+        self.token_budget = AUTO_TOKEN_BUDGET.get(self.scorer.device.type, AUTO_TOKEN_BUDGET["cpu"])
         self.reuse_prefix = reuse_prefix and self.scorer.prefix_reuse
         self.progress = progress
 
@@ -65,7 +65,7 @@ class LoglikelihoodEngine:
             bar = tqdm(total=len(requests), desc="loglikelihood", unit="req", disable=not self.progress,
                        file=sys.stderr, dynamic_ncols=True)
         for group in groups:
-            for batch in cut_batches(group.rows, self.batch_size, self.token_budget):
+            for batch in cut_batches(group.rows, self.batch_size, self.token_budget, len(group.prefix)):
                 for row, scores in zip(batch, self._score_with_backoff(batch, group)):
                     original = group.prefix + row.tokens
                     for target, score in zip(row.targets, scores):
