@@ -14,13 +14,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 
 def _register_commands() -> None:
-    from lmbench.cli import eval_cmd, store_cmds, tasks_cmd
+    from lmbench.cli import eval_cmd, harness_cmds, store_cmds, tasks_cmd
 
     app.command("eval")(eval_cmd.eval_command)
     app.command("tasks")(tasks_cmd.tasks_command)
     app.command("runs")(store_cmds.runs_command)
     app.command("results")(store_cmds.results_command)
     app.command("compare")(store_cmds.compare_command)
+    app.command("import-harness")(harness_cmds.import_command)
+    app.command("export-harness")(harness_cmds.export_command)
 
 
 _register_commands()

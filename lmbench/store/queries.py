@@ -71,3 +71,12 @@ def resolve_model(store: Store, name: str) -> str:
         choices = ", ".join(f"{r.fingerprint} ({r.dtype})" for r in hits.itertuples())
         raise StoreError(f"model name {name!r} is ambiguous in {store.path}: pass a fingerprint, one of {choices}")
     return str(hits["fingerprint"].iloc[0])
+
+
+def resolve_run(store: Store, prefix: str) -> str:
+    """A run id or unique prefix -> the run id."""
+    hits = store.query("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY started_at", [f"{prefix}%"])
+    if len(hits) != 1:
+        what = "no run" if hits.empty else f"{len(hits)} runs"
+        raise StoreError(f"{what} matching {prefix!r} in {store.path}; list them with `lmbench runs`")
+    return str(hits["run_id"].iloc[0])
