@@ -116,3 +116,22 @@ def test_plan_groups_never_prefixes_past_a_scored_position():
     for group in groups:
         for row in group.rows:
             assert len(row.tokens) >= row.max_cont >= 1
+
+
+def test_models_that_postprocess_logits_fall_back_to_full_logits(tiny_llama, tmp_path):
+    """Gemma-2 soft-caps its logits after the LM head: the hidden-state shortcut must detect that and step aside."""
+    from transformers import AutoTokenizer, Gemma2Config, Gemma2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    torch.manual_seed(0)
+    config = Gemma2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=256,
+                          final_logit_softcapping=2.0, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    Gemma2ForCausalLM(config).save_pretrained(tmp_path / "gemma2")
+    tokenizer.save_pretrained(tmp_path / "gemma2")
+    lm = load_model(str(tmp_path / "gemma2"))
+    engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=4, progress=False)
+    assert not engine.scorer.fast_head and not engine.reuse_prefix
+    reqs = _requests()
+    out = engine.run(reqs)
+    assert max(abs(o.logprob - _reference(lm, r)) for o, r in zip(out, reqs)) < 1e-4
