@@ -172,13 +172,16 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
     from tqdm.auto import tqdm
 
     from lmbench.engine.loglikelihood import LoglikelihoodEngine
+    from lmbench.engine.nll import TextScorer
     from lmbench.store import Store
 
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
                                  reuse_prefix=config.reuse_prefix, progress=False)
-    total = sum(len(item.data.docs[i].choices) for item, idx in pending for i in idx)
+    texts = TextScorer(engine)
+    # Choice questions count one request per option up front; NLL samples add their windows as they are cut.
+    total = sum(len(item.data.docs[i].choices) for item, idx in pending if item.task.kind == "choice" for i in idx)
     with tqdm(total=total, desc="loglikelihood", unit="req", disable=not config.progress, file=sys.stderr,
               dynamic_ncols=True) as bar:
         for item, indices in pending:
@@ -187,7 +190,12 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
                 docs = [item.data.docs[i] for i in chunk]
                 prompts = [item.prompts[i] for i in chunk]
                 requests = [r for doc, p in zip(docs, prompts) for r in item.task.requests(p, doc)]
-                outputs = engine.run(requests, bar=bar)
+                if item.task.kind == "nll":
+                    outputs = texts.nll(requests, bar=bar)
+                elif item.task.kind == "rolling":
+                    outputs = texts.rolling(requests, bar=bar)
+                else:
+                    outputs = engine.run(requests, bar=bar)
                 with Store(db_path) as store:
                     store.write_samples(run_id, pd.DataFrame(sample_records(item, docs, prompts, outputs)))
 

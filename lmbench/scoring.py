@@ -1,22 +1,44 @@
-"""Engine outputs -> per-question records -> per-task and per-group aggregates."""
+"""Engine outputs -> per-question records -> per-task and per-group aggregates, for each kind of task.
+
+choice (multiple choice): acc, acc_norm. nll (LMFlow NLL benchmark): nll = mean over samples of the summed
+negative log-likelihood of the scored tokens (nats); nll_per_token = sum of NLL / sum of scored tokens;
+perplexity = exp(nll_per_token); bits_per_byte = sum of NLL / (ln 2 * sum of scored UTF-8 bytes).
+rolling (harness loglikelihood_rolling): word_perplexity = exp(-sum ll / sum words), byte_perplexity =
+exp(-sum ll / sum bytes), bits_per_byte = -sum ll / (ln 2 * sum bytes); words = len(re.split(r"\s+", text)).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+import math
+import re
 
 import pandas as pd
 
 from lmbench.metrics.aggregate import Aggregate, macro, mean_stderr
 from lmbench.metrics.stats import bootstrap_ci, clustered_stderr
 from lmbench.metrics.choice import argmax, choice_scores
-from lmbench.tasks.base import Doc
 from lmbench.tasks.prepare import PreparedTask
 
 METRICS = ("acc", "acc_norm")
+NLL_METRICS = ("nll", "nll_per_token", "perplexity", "bits_per_byte")
 
 
-def sample_records(item: PreparedTask, docs: list[Doc], prompts: list[str], outputs: list) -> list[dict[str, Any]]:
-    """One record per question: prompt, choice log-probs, prediction, metrics (outputs in request order)."""
+def sample_records(item: PreparedTask, docs: list, prompts: list[str], outputs: list) -> list[dict[str, Any]]:
+    """One record per question (outputs in request order): choice log-probs or the NLL of the reference."""
+    if item.task.kind == "rolling":
+        return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
+                 "prompt": prompt, "target": None, "prediction": None, "choices": [], "logprobs": [ll],
+                 "metrics": {"loglikelihood": ll, "words": len(re.split(r"\s+", doc.text)),
+                             "bytes": len(doc.text.encode("utf-8"))}, "flagged": False}
+                for doc, prompt, ll in zip(docs, prompts, outputs)]
+    if item.task.kind == "nll":
+        return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
+                 "prompt": prompt, "target": doc.target, "prediction": None, "choices": [], "logprobs": [-out.nll],
+                 "metrics": {"nll": out.nll, "n_tokens": out.n_tokens, "n_bytes": out.n_bytes,
+                             "n_windows": out.n_windows}, "flagged": False}
+                for doc, prompt, out in zip(docs, prompts, outputs)]
     rows, cursor = [], 0
     for doc, prompt in zip(docs, prompts):
         chunk = outputs[cursor : cursor + len(doc.choices)]
@@ -33,32 +55,84 @@ def sample_records(item: PreparedTask, docs: list[Doc], prompts: list[str], outp
 
 def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[str, tuple[str, ...]],
               seed: int = 1234) -> pd.DataFrame:
-    """Per task: mean, stderr (n-1) and a percentile-bootstrap 95% CI (fixed seed). Per group asked for: micro
-    (all questions; stderr clustered by task, CI = mean +- 1.96 clustered SE) and macro (unweighted mean of tasks)."""
-    per_task: dict[str, dict[str, Aggregate]] = {}
-    rows = []
+    """Per-task rows, then one block per group asked for (see `_choice_task`, `_nll_rows`)."""
+    kinds = {item.task.name: item.task.kind for item in prepared}
+    by_task = {name: [m for m in samples.loc[samples["task"] == name, "metrics"]] for name in kinds}
+    rows, per_task = [], {}
     for item in prepared:
-        metrics = samples.loc[samples["task"] == item.task.name, "metrics"]
-        per_task[item.task.name] = {}
-        for metric in METRICS:
-            values = [s[metric] for s in metrics]
-            agg = mean_stderr(values)
-            per_task[item.task.name][metric] = agg
-            low, high = bootstrap_ci(values, seed=seed) if values else (None, None)
-            rows.append({"task": item.task.name, "task_hash": item.task_hash, "metric": metric, **_row(agg),
-                         "ci_low": low, "ci_high": high})
+        name = item.task.name
+        if item.task.kind == "nll":
+            task_rows = _nll_rows(name, by_task[name], seed)
+        elif item.task.kind == "rolling":
+            task_rows = _rolling_rows(name, by_task[name])
+        else:
+            task_rows, per_task[name] = _choice_task(name, by_task[name], seed)
+        rows += [{**r, "task_hash": item.task_hash} for r in task_rows]
     for group, members in groups.items():
-        in_group = samples[samples["task"].isin(members)]
-        for metric in METRICS:
-            values = [s[metric] for s in in_group["metrics"]]
-            micro = mean_stderr(values)
-            se = clustered_stderr(values, list(in_group["task"])) if len(members) > 1 and values else micro.stderr
-            rows.append({"task": group, "task_hash": None, "metric": metric, "value": micro.value, "stderr": se,
-                         "ci_low": None if se is None else micro.value - 1.96 * se,
-                         "ci_high": None if se is None else micro.value + 1.96 * se, "n": micro.n})
-            rows.append({"task": group, "task_hash": None, "metric": f"{metric}_macro",
-                         **_row(macro([per_task[t][metric] for t in members]))})
+        if all(kinds.get(m) == "nll" for m in members):
+            pooled = [m for t in members for m in by_task[t]]
+            group_rows = _nll_rows(group, pooled, seed)
+            means = [mean_stderr([m["nll"] for m in by_task[t]]) for t in members]
+            group_rows.append({"task": group, "metric": "nll_macro", **_row(macro(means))})
+        else:
+            group_rows = _choice_group(group, members, samples, per_task)
+        rows += [{**r, "task_hash": None} for r in group_rows]
     return pd.DataFrame(rows)
+
+
+def _choice_task(name: str, metrics: list[dict], seed: int) -> tuple[list[dict], dict[str, Aggregate]]:
+    """Mean, stderr (n-1) and a percentile-bootstrap 95% CI (fixed seed) of acc and acc_norm."""
+    rows, aggs = [], {}
+    for metric in METRICS:
+        values = [s[metric] for s in metrics]
+        aggs[metric] = agg = mean_stderr(values)
+        low, high = bootstrap_ci(values, seed=seed) if values else (None, None)
+        rows.append({"task": name, "metric": metric, **_row(agg), "ci_low": low, "ci_high": high})
+    return rows, aggs
+
+
+def _choice_group(group: str, members: tuple[str, ...], samples: pd.DataFrame,
+                  per_task: dict[str, dict[str, Aggregate]]) -> list[dict]:
+    """Micro (all questions; stderr clustered by task, CI = mean +- 1.96 SE) and macro (mean of task means)."""
+    rows = []
+    in_group = samples[samples["task"].isin(members)]
+    for metric in METRICS:
+        values = [s[metric] for s in in_group["metrics"]]
+        micro = mean_stderr(values)
+        se = clustered_stderr(values, list(in_group["task"])) if len(members) > 1 and values else micro.stderr
+        rows.append({"task": group, "metric": metric, "value": micro.value, "stderr": se,
+                     "ci_low": None if se is None else micro.value - 1.96 * se,
+                     "ci_high": None if se is None else micro.value + 1.96 * se, "n": micro.n})
+        rows.append({"task": group, "metric": f"{metric}_macro",
+                     **_row(macro([per_task[t][metric] for t in members if t in per_task]))})
+    return rows
+
+
+def _nll_rows(name: str, metrics: list[dict], seed: int) -> list[dict]:
+    nll = [m["nll"] for m in metrics]
+    tokens = sum(m["n_tokens"] for m in metrics)
+    n_bytes = sum(m["n_bytes"] for m in metrics)
+    agg = mean_stderr(nll)
+    low, high = bootstrap_ci(nll, seed=seed) if nll else (None, None)
+    per_token = sum(nll) / tokens if tokens else float("nan")
+    rows = [{"task": name, "metric": "nll", **_row(agg), "ci_low": low, "ci_high": high}]
+    for metric, value in (("nll_per_token", per_token), ("perplexity", math.exp(per_token) if tokens else float("nan")),
+                          ("bits_per_byte", sum(nll) / (math.log(2) * n_bytes) if n_bytes else float("nan")),
+                          ("scored_tokens", float(tokens))):
+        rows.append({"task": name, "metric": metric, "value": value, "stderr": None, "ci_low": None,
+                     "ci_high": None, "n": len(nll)})
+    return rows
+
+
+def _rolling_rows(name: str, metrics: list[dict]) -> list[dict]:
+    """Corpus-level (weighted) perplexities, as lm-evaluation-harness aggregates them."""
+    ll = sum(m["loglikelihood"] for m in metrics)
+    words = sum(m["words"] for m in metrics)
+    n_bytes = sum(m["bytes"] for m in metrics)
+    values = {"word_perplexity": math.exp(-ll / words), "byte_perplexity": math.exp(-ll / n_bytes),
+              "bits_per_byte": -ll / n_bytes / math.log(2)}
+    return [{"task": name, "metric": k, "value": v, "stderr": None, "ci_low": None, "ci_high": None,
+             "n": len(metrics)} for k, v in values.items()]
 
 
 def _row(a: Aggregate) -> dict[str, Any]:

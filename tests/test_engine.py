@@ -65,7 +65,7 @@ def test_engine_matches_reference_for_every_batch_size(fixture, request):
 def test_identical_inputs_share_one_row_and_prefix_is_planned(tiny_llama):
     lm = load_model(str(tiny_llama))
     engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, progress=False)
-    rows, *_ = engine._rows(_requests())
+    rows, *_ = engine._rows([engine.encoder.encode_pair(r.context, r.continuation) for r in _requests()])
     # 3 questions x 4 one-token letters collapse to 3 rows; multi-token choices need their own rows.
     one_token = [r for r in rows if len(r.targets) >= 4]
     assert len(one_token) == 3

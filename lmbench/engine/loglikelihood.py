@@ -18,7 +18,7 @@ from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, parse
 from lmbench.engine.forward import Scorer
 from lmbench.engine.rows import Row
 from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
-from lmbench.engine.tokenize import PairEncoder
+from lmbench.engine.tokenize import EncodedPair, PairEncoder
 from lmbench.errors import LmbenchError
 
 
@@ -40,11 +40,10 @@ class LoglikelihoodEngine:
         self.reuse_prefix = reuse_prefix and self.scorer.prefix_reuse
         self.progress = progress
 
-    def _rows(self, requests: list[LoglikelihoodRequest]) -> tuple[list[Row], dict, list[bool], list[int]]:
+    def _rows(self, pairs: list[EncodedPair]) -> tuple[list[Row], dict, list[bool], list[int]]:
         by_input: dict[tuple[int, ...], dict[tuple[int, ...], list[int]]] = {}
         flagged, n_tokens = [], []
-        for index, request in enumerate(requests):
-            pair = self.encoder.encode_pair(request.context, request.continuation)
+        for index, pair in enumerate(pairs):
             cont = pair.continuation[-self.max_length:]
             tokens = (pair.context + cont)[-(self.max_length + 1):][:-1]
             by_input.setdefault(tokens, {}).setdefault(cont, []).append(index)
@@ -55,14 +54,18 @@ class LoglikelihoodEngine:
 
     def run(self, requests: list[LoglikelihoodRequest], bar: Any = None) -> list[LoglikelihoodResult]:
         """Results in request order; `bar` is an outer progress bar to advance instead of a new one."""
-        if not requests:
+        return self.run_pairs([self.encoder.encode_pair(r.context, r.continuation) for r in requests], bar)
+
+    def run_pairs(self, pairs: list[EncodedPair], bar: Any = None) -> list[LoglikelihoodResult]:
+        """Score already-tokenized (context, continuation) pairs; results in input order."""
+        if not pairs:
             return []
-        rows, by_input, flagged, n_tokens = self._rows(requests)
+        rows, by_input, flagged, n_tokens = self._rows(pairs)
         groups = plan_groups(rows, self.reuse_prefix)
-        results: list[LoglikelihoodResult | None] = [None] * len(requests)
+        results: list[LoglikelihoodResult | None] = [None] * len(pairs)
         own_bar = bar is None
         if own_bar:
-            bar = tqdm(total=len(requests), desc="loglikelihood", unit="req", disable=not self.progress,
+            bar = tqdm(total=len(pairs), desc="loglikelihood", unit="req", disable=not self.progress,
                        file=sys.stderr, dynamic_ncols=True)
         for group in groups:
             for batch in cut_batches(group.rows, self.batch_size, self.token_budget, len(group.prefix)):
@@ -70,8 +73,8 @@ class LoglikelihoodEngine:
                     original = group.prefix + row.tokens
                     for target, score in zip(row.targets, scores):
                         for index in by_input[original][target]:
-                            results[index] = LoglikelihoodResult(score.logprob, score.is_greedy,
-                                                                 n_tokens[index], flagged[index])
+                            results[index] = LoglikelihoodResult(score.logprob, score.is_greedy, n_tokens[index],
+                                                                 flagged[index], score.token_logprobs)
                             bar.update(1)
         if own_bar:
             bar.close()

@@ -22,6 +22,15 @@ class RollingRequest:
 
 
 @dataclass(frozen=True)
+class NllRequest:
+    """LMFlow NLL: segments tokenized separately (no special tokens) and concatenated; only tokens of segments
+    marked scored count. `skip_first` leaves the first token unscored (text_only: it has no context)."""
+
+    segments: tuple[tuple[str, bool], ...]
+    skip_first: bool = False
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     """Free generation from a prompt; `params` holds decoding settings (max_new_tokens, stop, ...)."""
 
@@ -35,3 +44,4 @@ class LoglikelihoodResult:
     is_greedy: bool  # every continuation token was the argmax
     n_tokens: int  # continuation tokens scored
     flagged: bool = False  # context/continuation split was misaligned; encoded separately
+    token_logprobs: tuple[float, ...] = ()  # per continuation token, in order

@@ -55,6 +55,7 @@ class MultipleChoiceTask:
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
     groups: tuple[str, ...] = field(default_factory=tuple)
+    kind: str = "choice"  # how the runner scores and summarises it (see lmbench.scoring)
 
     def render(self, doc: Doc) -> str:
         return self.template.format(**doc.fields)

@@ -32,7 +32,7 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None,
     prepared = []
     for task in tasks:
         data = task.loader(root)
-        n_shots = task.default_shots if shots is None else shots
+        n_shots = 0 if task.kind == "nll" else task.default_shots if shots is None else shots
         docs = data.docs[:limit] if limit else data.docs
         data = TaskData(docs, data.fewshot, data.files, data.fewshot_excludes_self)
         prompts = [task.prompt(doc, task.shots_for(doc, data, n_shots)) for doc in docs]

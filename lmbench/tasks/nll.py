@@ -1,0 +1,183 @@
+"""The LMFlow NLL benchmark: how much probability a model gives reference answers (no generation).
+
+`nll:PATH` scores any LMFlow dataset (file or folder) of type text_only,
+text2text or conversation; `lmflow_nll` is the built-in suite over the real
+data under --data-dir: chat (HH-RLHF helpful-base `chosen` dialogues, each
+assistant turn an output with the dialogue before it as context), PubMedQA
+(question + contexts -> long answer, PQA-L) and MedMCQA explanations
+(question + options -> explanation, where present). Prompts use LMFlow's
+Robin structure `###Human: {input}###Assistant:`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmbench.data.lmflow import LMFlowDataset, load_lmflow
+from lmbench.data.locate import missing_data
+from lmbench.engine.requests import NllRequest, RollingRequest
+from lmbench.errors import DataError, TaskError
+from lmbench.tasks.base import TaskData
+from lmbench.tasks.registry import register, register_group, register_prefix
+
+ROBIN_PROMPT = "###Human: {input}###Assistant:"
+CITATION = "Diao et al., LMFlow: An Extensible Toolkit for Finetuning and Inference of Large Foundation Models, NAACL 2024"
+
+
+@dataclass(frozen=True)
+class NllDoc:
+    doc_id: str
+    segments: tuple[tuple[str, bool], ...]  # (text, scored), tokenized separately
+    skip_first: bool = False
+
+    @property
+    def doc_hash(self) -> str:
+        blob = json.dumps([self.segments, self.skip_first]).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.segments)
+
+    @property
+    def target(self) -> str:
+        return "".join(text for text, scored in self.segments if scored)
+
+
+def to_docs(dataset: LMFlowDataset, prompt: str = ROBIN_PROMPT) -> list[NllDoc]:
+    """LMFlow instances -> scored segments, exactly as DESIGN.md defines the NLL benchmark."""
+    docs = []
+    for i, inst in enumerate(dataset.instances):
+        doc_id = str(inst.get("id", inst.get("conversation_id", i)))
+        if dataset.type == "text_only":
+            docs.append(NllDoc(doc_id, ((inst["text"], True),), skip_first=True))
+        elif dataset.type == "text2text":
+            docs.append(NllDoc(doc_id, ((prompt.format(input=inst["input"]), False), (inst["output"], True))))
+        elif dataset.type == "conversation":
+            segments: list[tuple[str, bool]] = [(inst["system"], False)] if inst.get("system") else []
+            for message in inst["messages"]:
+                if message["role"] == "user":
+                    segments.append((prompt.format(input=message["content"]), False))
+                else:
+                    segments.append((message["content"], True))
+            docs.append(NllDoc(doc_id, tuple(segments)))
+        else:
+            where = dataset.files[0] if dataset.files else "dataset"
+            raise DataError(f"{where}: type {dataset.type} holds preference pairs; the NLL benchmark needs "
+                            "text_only, text2text or conversation data")
+    return docs
+
+
+@dataclass(frozen=True)
+class NllTask:
+    """Scores reference outputs; metrics in `lmbench.scoring` (nll, nll_per_token, perplexity, bits_per_byte)."""
+
+    name: str
+    version: str
+    loader: Callable[[Path | None], TaskData]
+    family: str = "nll"
+    kind: str = "nll"
+    template: str = ROBIN_PROMPT
+    description: str = ""
+    citation: str = CITATION
+    default_shots: int = 0
+
+    def shots_for(self, doc: NllDoc, data: TaskData, shots: int) -> list:
+        return []  # the NLL benchmark has no few-shot examples
+
+    def prompt(self, doc: NllDoc, shot_docs: list) -> str:
+        return doc.text
+
+    def requests(self, prompt: str, doc: NllDoc) -> list[NllRequest]:
+        return [NllRequest(doc.segments, doc.skip_first)]
+
+    def task_hash(self, data: TaskData, shots: int, file_digests: dict[str, str]) -> str:
+        identity = {"name": self.name, "version": self.version, "template": self.template, "files": file_digests,
+                    "kind": "nll"}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def nll_file_task(argument: str) -> NllTask:
+    path = Path(argument).expanduser()
+
+    def load(_root: Path | None) -> TaskData:
+        if not path.exists():
+            raise TaskError(f"NLL data {argument!r} does not exist; use --tasks nll:path/to/lmflow_file_or_folder")
+        dataset = load_lmflow(path)
+        return TaskData(to_docs(dataset), [], dataset.files)
+
+    return NllTask(name=f"nll:{argument}", version="1", loader=load)
+
+
+def _suite_loader(name: str, build: Callable[[Path], LMFlowDataset], expected: str) -> Callable[[Path | None], TaskData]:
+    def load(root: Path | None) -> TaskData:
+        if root is None or not (root / expected.split(" ")[0]).exists():
+            raise missing_data(name, [expected])
+        dataset = build(root)
+        return TaskData(to_docs(dataset), [], dataset.files)
+    return load
+
+
+def _register_suite() -> None:
+    from lmbench.data import convert
+
+    chat = _suite_loader("lmflow_nll_chat", lambda r: convert.hh_rlhf_conversations(
+        r / "hh-rlhf/helpful-base/test.jsonl.gz", field="chosen"), "hh-rlhf/helpful-base/test.jsonl.gz")
+    pubmed = _suite_loader("lmflow_nll_pubmedqa", lambda r: convert.pubmedqa_text2text(
+        r / "pubmedqa/ori_pqal.json"), "pubmedqa/ori_pqal.json")
+    medmcqa = _suite_loader("lmflow_nll_medmcqa", lambda r: convert.medmcqa_explanations(
+        r / "medmcqa/dev.jsonl"), "medmcqa/dev.jsonl")
+    for name, loader in (("lmflow_nll_chat", chat), ("lmflow_nll_pubmedqa", pubmed), ("lmflow_nll_medmcqa", medmcqa)):
+        register(NllTask(name=name, version="1", loader=loader))  # type: ignore[arg-type]
+    register_group("lmflow_nll", ["lmflow_nll_chat", "lmflow_nll_pubmedqa", "lmflow_nll_medmcqa"])
+
+
+register_prefix("nll", nll_file_task)  # type: ignore[arg-type]
+_register_suite()
+
+
+@dataclass(frozen=True)
+class RollingDoc:
+    doc_id: str
+    text: str
+
+    @property
+    def doc_hash(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RollingTask(NllTask):
+    """`ppl:PATH`: lm-evaluation-harness style rolling perplexity of text_only data (word/byte perplexity, bpb)."""
+
+    kind: str = "rolling"
+    template: str = "{text}"
+
+    def prompt(self, doc: RollingDoc, shot_docs: list) -> str:  # type: ignore[override]
+        return doc.text
+
+    def requests(self, prompt: str, doc: RollingDoc) -> list[RollingRequest]:  # type: ignore[override]
+        return [RollingRequest(doc.text)]
+
+
+def rolling_file_task(argument: str) -> RollingTask:
+    path = Path(argument).expanduser()
+
+    def load(_root: Path | None) -> TaskData:
+        if not path.exists():
+            raise TaskError(f"text data {argument!r} does not exist; use --tasks ppl:path/to/text_only.json")
+        dataset = load_lmflow(path)
+        if dataset.type != "text_only":
+            raise DataError(f"{dataset.files[0]}: rolling perplexity needs text_only data, got {dataset.type}")
+        docs = [RollingDoc(str(inst.get("id", i)), inst["text"]) for i, inst in enumerate(dataset.instances)]
+        return TaskData(docs, [], dataset.files)  # type: ignore[arg-type]
+
+    return RollingTask(name=f"ppl:{argument}", version="1", loader=load, family="rolling",
+                       citation="lm-evaluation-harness loglikelihood_rolling")
+
+
+register_prefix("ppl", rolling_file_task)  # type: ignore[arg-type]
