@@ -103,6 +103,31 @@ def test_database_that_is_not_duckdb(tiny_llama, tmp_path):
     assert bogus.read_text() == "my precious notes\n"
 
 
+@pytest.mark.parametrize("case", ["wrong_type", "missing_key", "empty", "mixed", "not_utf8", "ends_with_user"])
+def test_bad_nll_data(case, recorded_db, tiny_llama, tmp_path):
+    folder = tmp_path / case
+    folder.mkdir()
+    conversation = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    files = {
+        "wrong_type": {"a.json": {"type": "text3text", "instances": [{"text": "x"}]}},
+        "missing_key": {"a.json": {"type": "text2text", "instances": [{"input": "q", "output": "a"}, {"input": "q"}]}},
+        "empty": {"a.json": {"type": "text_only", "instances": []}},
+        "mixed": {"a.json": {"type": "text_only", "instances": [{"text": "x"}]},
+                  "b.json": {"type": "conversation", "instances": [conversation]}},
+        "ends_with_user": {"a.json": {"type": "conversation", "instances": [
+            conversation, {"messages": conversation["messages"] + [{"role": "user", "content": "bye"}]}]}},
+    }.get(case, {})
+    for name, content in files.items():
+        (folder / name).write_text(json.dumps(content))
+    if case == "not_utf8":
+        (folder / "a.json").write_bytes(b'{"type": "text_only", "instances": [{"text": "caf\xe9"}]}')
+    result = run_cli("eval", str(tiny_llama), "--tasks", f"nll:{folder}", "--db", str(recorded_db))
+    needles = {"wrong_type": ["a.json", "text3text"], "missing_key": ["a.json", "instance 1", "output"],
+               "empty": ["a.json", "no instances"], "mixed": ["a.json", "b.json"], "not_utf8": ["a.json", "UTF-8"],
+               "ends_with_user": ["a.json", "instance 1", "user"]}[case]
+    assert_one_line_error(result, *needles)
+
+
 def test_nothing_recorded_is_lost(recorded_db):
     # Runs after the failing commands above (pytest keeps file order): the first run is still there, intact.
     assert _run_count(recorded_db) == 1
