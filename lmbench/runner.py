@@ -53,6 +53,7 @@ class EvalConfig:
     progress: bool = True
     force: bool = False  # recompute everything: no cached samples, no resume
     write_every: int = 64  # questions per database write (what a kill can lose)
+    nll_prompt: str | None = None  # NLL text2text/conversation prompt; default LMFlow's "###Human: {input}###Assistant:"
 
 
 @dataclass
@@ -93,7 +94,8 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
 
     started = time.perf_counter()
     check_options(config)
-    prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir)
+    prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir,
+                                     nll_prompt=config.nll_prompt)
     db_path = Path(config.db) if config.db else default_db_path()
     Store(db_path).close()  # validate (create or migrate) before the slow part
     info = inspect_checkpoint(config.checkpoint, dtype=config.dtype, device=config.device,

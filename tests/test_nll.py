@@ -148,3 +148,18 @@ def test_lmflow_nll_suite_on_real_data(tiny_llama, shared_data, tmp_path):
     for task in ("lmflow_nll_chat", "lmflow_nll_pubmedqa", "lmflow_nll_medmcqa", "lmflow_nll"):
         assert results[(task, "nll")] > 0 and results[(task, "bits_per_byte")] > 0
     assert ("lmflow_nll", "nll_macro") in results.index
+
+
+def test_nll_prompt_is_configurable_and_changes_the_task_hash(tmp_path):
+    from lmbench.errors import ConfigError
+    from lmbench.tasks.prepare import prepare_tasks
+
+    path = _lmflow_file(tmp_path / "t.json", "text2text", [{"input": "What pumps blood?", "output": "The heart."}])
+    default, _ = prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None)
+    custom, _ = prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None,
+                              nll_prompt="<|user|>{input}<|assistant|>")
+    assert default[0].data.docs[0].segments[0][0] == "###Human: What pumps blood?###Assistant:"
+    assert custom[0].data.docs[0].segments[0][0] == "<|user|>What pumps blood?<|assistant|>"
+    assert default[0].task_hash != custom[0].task_hash
+    with pytest.raises(ConfigError, match="no {input} placeholder"):
+        prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None, nll_prompt="no placeholder")

@@ -26,6 +26,7 @@ def eval_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
+    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="Prompt around each input for NLL tasks (default LMFlow's '###Human: {input}###Assistant:').")] = None,
 ) -> None:
     """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
     from lmbench.cli.render import print_outcome
@@ -36,5 +37,6 @@ def eval_command(
     config = EvalConfig(checkpoint=checkpoint, tasks=tasks, shots=shots, limit=limit, seed=seed, batch_size=batch_size,
                         dtype=dtype, device=device, data_dir=data_dir, db=db, max_length=max_length, base=base,
                         trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
-                        progress=progress, force=force, write_every=write_every)
+                        progress=progress, force=force, write_every=write_every,
+                        nll_prompt=nll_prompt)
     print_outcome(evaluate(config))

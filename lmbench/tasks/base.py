@@ -57,6 +57,9 @@ class MultipleChoiceTask:
     groups: tuple[str, ...] = field(default_factory=tuple)
     kind: str = "choice"  # how the runner scores and summarises it (see lmbench.scoring)
 
+    def load(self, root: Path | None) -> TaskData:
+        return self.loader(root)
+
     def render(self, doc: Doc) -> str:
         return self.template.format(**doc.fields)
 

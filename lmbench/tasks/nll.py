@@ -78,13 +78,17 @@ class NllTask:
 
     name: str
     version: str
-    loader: Callable[[Path | None], TaskData]
+    source: Callable[[Path | None], LMFlowDataset]  # reads the data (root = --data-dir)
     family: str = "nll"
     kind: str = "nll"
     template: str = ROBIN_PROMPT
     description: str = ""
     citation: str = CITATION
     default_shots: int = 0
+
+    def load(self, root: Path | None) -> TaskData:
+        dataset = self.source(root)
+        return TaskData(to_docs(dataset, self.template), [], dataset.files)  # type: ignore[arg-type]
 
     def shots_for(self, doc: NllDoc, data: TaskData, shots: int) -> list:
         return []  # the NLL benchmark has no few-shot examples
@@ -104,35 +108,33 @@ class NllTask:
 def nll_file_task(argument: str) -> NllTask:
     path = Path(argument).expanduser()
 
-    def load(_root: Path | None) -> TaskData:
+    def source(_root: Path | None) -> LMFlowDataset:
         if not path.exists():
             raise TaskError(f"NLL data {argument!r} does not exist; use --tasks nll:path/to/lmflow_file_or_folder")
-        dataset = load_lmflow(path)
-        return TaskData(to_docs(dataset), [], dataset.files)
+        return load_lmflow(path)
 
-    return NllTask(name=f"nll:{argument}", version="1", loader=load)
+    return NllTask(name=f"nll:{argument}", version="1", source=source)
 
 
-def _suite_loader(name: str, build: Callable[[Path], LMFlowDataset], expected: str) -> Callable[[Path | None], TaskData]:
-    def load(root: Path | None) -> TaskData:
-        if root is None or not (root / expected.split(" ")[0]).exists():
+def _suite_source(name: str, build: Callable[[Path], LMFlowDataset], expected: str) -> Callable[[Path | None], LMFlowDataset]:
+    def source(root: Path | None) -> LMFlowDataset:
+        if root is None or not (root / expected).exists():
             raise missing_data(name, [expected])
-        dataset = build(root)
-        return TaskData(to_docs(dataset), [], dataset.files)
-    return load
+        return build(root)
+    return source
 
 
 def _register_suite() -> None:
     from lmbench.data import convert
 
-    chat = _suite_loader("lmflow_nll_chat", lambda r: convert.hh_rlhf_conversations(
+    chat = _suite_source("lmflow_nll_chat", lambda r: convert.hh_rlhf_conversations(
         r / "hh-rlhf/helpful-base/test.jsonl.gz", field="chosen"), "hh-rlhf/helpful-base/test.jsonl.gz")
-    pubmed = _suite_loader("lmflow_nll_pubmedqa", lambda r: convert.pubmedqa_text2text(
+    pubmed = _suite_source("lmflow_nll_pubmedqa", lambda r: convert.pubmedqa_text2text(
         r / "pubmedqa/ori_pqal.json"), "pubmedqa/ori_pqal.json")
-    medmcqa = _suite_loader("lmflow_nll_medmcqa", lambda r: convert.medmcqa_explanations(
+    medmcqa = _suite_source("lmflow_nll_medmcqa", lambda r: convert.medmcqa_explanations(
         r / "medmcqa/dev.jsonl"), "medmcqa/dev.jsonl")
     for name, loader in (("lmflow_nll_chat", chat), ("lmflow_nll_pubmedqa", pubmed), ("lmflow_nll_medmcqa", medmcqa)):
-        register(NllTask(name=name, version="1", loader=loader))  # type: ignore[arg-type]
+        register(NllTask(name=name, version="1", source=loader))  # type: ignore[arg-type]
     register_group("lmflow_nll", ["lmflow_nll_chat", "lmflow_nll_pubmedqa", "lmflow_nll_medmcqa"])
 
 
@@ -157,6 +159,13 @@ class RollingTask(NllTask):
     kind: str = "rolling"
     template: str = "{text}"
 
+    def load(self, root: Path | None) -> TaskData:
+        dataset = self.source(root)
+        if dataset.type != "text_only":
+            raise DataError(f"{dataset.files[0]}: rolling perplexity needs text_only data, got {dataset.type}")
+        docs = [RollingDoc(str(inst.get("id", i)), inst["text"]) for i, inst in enumerate(dataset.instances)]
+        return TaskData(docs, [], dataset.files)  # type: ignore[arg-type]
+
     def prompt(self, doc: RollingDoc, shot_docs: list) -> str:  # type: ignore[override]
         return doc.text
 
@@ -167,16 +176,12 @@ class RollingTask(NllTask):
 def rolling_file_task(argument: str) -> RollingTask:
     path = Path(argument).expanduser()
 
-    def load(_root: Path | None) -> TaskData:
+    def source(_root: Path | None) -> LMFlowDataset:
         if not path.exists():
             raise TaskError(f"text data {argument!r} does not exist; use --tasks ppl:path/to/text_only.json")
-        dataset = load_lmflow(path)
-        if dataset.type != "text_only":
-            raise DataError(f"{dataset.files[0]}: rolling perplexity needs text_only data, got {dataset.type}")
-        docs = [RollingDoc(str(inst.get("id", i)), inst["text"]) for i, inst in enumerate(dataset.instances)]
-        return TaskData(docs, [], dataset.files)  # type: ignore[arg-type]
+        return load_lmflow(path)
 
-    return RollingTask(name=f"ppl:{argument}", version="1", loader=load, family="rolling",
+    return RollingTask(name=f"ppl:{argument}", version="1", source=source, family="rolling",
                        citation="lm-evaluation-harness loglikelihood_rolling")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lmbench.data.locate import data_root
 from lmbench.errors import ConfigError
@@ -20,18 +20,22 @@ class PreparedTask:
     prompts: list[str] = field(default_factory=list)
 
 
-def prepare_tasks(spec: str, *, shots: int | None, limit: int | None,
-                  data_dir: str | None) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
+def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: str | None,
+                  nll_prompt: str | None = None) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
     """Tasks in order with their prompts, and the groups asked for (for micro/macro averages)."""
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit} must be a positive number of questions per task")
     if shots is not None and shots < 0:
         raise ConfigError(f"--shots {shots} must be 0 or more")
+    if nll_prompt is not None and "{input}" not in nll_prompt:
+        raise ConfigError(f"--nll-prompt {nll_prompt!r} has no {{input}} placeholder; e.g. '###Human: {{input}}###Assistant:'")
     tasks, groups = resolve(spec)
     root = data_root(data_dir)
     prepared = []
     for task in tasks:
-        data = task.loader(root)
+        if nll_prompt is not None and task.kind == "nll":
+            task = replace(task, template=nll_prompt)
+        data = task.load(root)
         n_shots = 0 if task.kind == "nll" else task.default_shots if shots is None else shots
         docs = data.docs[:limit] if limit else data.docs
         data = TaskData(docs, data.fewshot, data.files, data.fewshot_excludes_self)
