@@ -39,6 +39,7 @@ class EvalConfig:
     tasks: str = "lmbench_sample"
     shots: int | None = None  # None: each task's default (MMLU 5, others 0)
     limit: int | None = None  # first N questions of each task
+    sample: int | None = None  # N questions of each task drawn with `seed` (instead of --limit)
     seed: int = 1234
     batch_size: str = "auto"
     dtype: str = "auto"
@@ -95,7 +96,7 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     started = time.perf_counter()
     check_options(config)
     prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir,
-                                     nll_prompt=config.nll_prompt)
+                                     nll_prompt=config.nll_prompt, sample=config.sample, seed=config.seed)
     db_path = Path(config.db) if config.db else default_db_path()
     Store(db_path).close()  # validate (create or migrate) before the slow part
     info = inspect_checkpoint(config.checkpoint, dtype=config.dtype, device=config.device,

@@ -145,3 +145,20 @@ def test_mcq_cloze_scores_option_texts(tmp_path):
     doc = prepared[0].data.docs[0]
     assert prepared[0].prompts[0] == "Question: Which organ pumps blood?\nAnswer:"
     assert [r.continuation for r in prepared[0].task.requests(prepared[0].prompts[0], doc)] == [" liver", " heart"]
+
+
+def test_sample_draws_a_seeded_subset_in_file_order(shared_data):
+    from lmbench.errors import ConfigError
+
+    def ids(seed):
+        prepared, _ = prepare_tasks("pubmedqa", shots=None, limit=None, data_dir=str(shared_data), sample=60, seed=seed)
+        return [d.doc_id for d in prepared[0].data.docs], [d.gold for d in prepared[0].data.docs]
+
+    first, golds = ids(1)
+    assert len(first) == 60 and ids(1)[0] == first and ids(2)[0] != first
+    everything, _ = prepare_tasks("pubmedqa", shots=None, limit=None, data_dir=str(shared_data))
+    order = [d.doc_id for d in everything[0].data.docs]
+    assert [order.index(i) for i in first] == sorted(order.index(i) for i in first)
+    assert len(set(golds)) == 3, "the test file is sorted by label; a random sample spans all three"
+    with pytest.raises(ConfigError, match="--sample"):
+        prepare_tasks("pubmedqa", shots=None, limit=5, data_dir=str(shared_data), sample=5)

@@ -12,6 +12,7 @@ def eval_command(
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks or groups (see `lmbench tasks`); mcq:FILE for your own.")] = "lmbench_sample",
     shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
+    sample: Annotated[Optional[int], typer.Option(help="Score N questions of each task drawn at random with --seed (PubMedQA's test file is sorted by label: prefer this to --limit).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every random choice; recorded with the run.")] = 1234,
     batch_size: Annotated[str, typer.Option("--batch-size", help="Rows per forward pass, or 'auto' (token budget, backs off on out-of-memory).")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto|float32|bfloat16|float16 (auto: float32 on CPU, the checkpoint's on GPU).")] = "auto",
@@ -34,7 +35,7 @@ def eval_command(
     from lmbench.verbosity import quiet_libraries
 
     quiet_libraries()
-    config = EvalConfig(checkpoint=checkpoint, tasks=tasks, shots=shots, limit=limit, seed=seed, batch_size=batch_size,
+    config = EvalConfig(checkpoint=checkpoint, tasks=tasks, shots=shots, limit=limit, sample=sample, seed=seed, batch_size=batch_size,
                         dtype=dtype, device=device, data_dir=data_dir, db=db, max_length=max_length, base=base,
                         trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
                         progress=progress, force=force, write_every=write_every,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 
 from lmbench.data.locate import data_root
@@ -21,8 +22,15 @@ class PreparedTask:
 
 
 def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: str | None,
-                  nll_prompt: str | None = None) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
-    """Tasks in order with their prompts, and the groups asked for (for micro/macro averages)."""
+                  nll_prompt: str | None = None, sample: int | None = None,
+                  seed: int = 1234) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
+    """Tasks in order with their prompts, and the groups asked for (for micro/macro averages).
+
+    `limit` keeps the first N questions (what lm-evaluation-harness's --limit does); `sample` draws N at
+    random with `seed` (kept in file order), for files sorted by label such as PubMedQA's test split.
+    """
+    if sample is not None and (sample < 1 or limit is not None):
+        raise ConfigError("--sample N needs N >= 1 and cannot be combined with --limit; choose one")
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit} must be a positive number of questions per task")
     if shots is not None and shots < 0:
@@ -38,6 +46,9 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
         data = task.load(root)
         n_shots = 0 if task.kind == "nll" else task.default_shots if shots is None else shots
         docs = data.docs[:limit] if limit else data.docs
+        if sample is not None and sample < len(docs):
+            chosen = set(random.Random(f"{seed}:{task.name}").sample(range(len(docs)), sample))
+            docs = [d for i, d in enumerate(docs) if i in chosen]
         data = TaskData(docs, data.fewshot, data.files, data.fewshot_excludes_self)
         prompts = [task.prompt(doc, task.shots_for(doc, data, n_shots)) for doc in docs]
         task_hash = task.task_hash(data, n_shots, files_digest(data.files) if data.files else {})
