@@ -132,7 +132,7 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     try:
         if lm is not None:
             t1 = time.perf_counter()
-            _compute(lm, config, pending, db_path, run_id)
+            timings.update(_compute(lm, config, pending, db_path, run_id))
             timings["score_s"] = time.perf_counter() - t1
         with Store(db_path) as store:
             samples = _run_samples(store, run_id, prepared)
@@ -169,8 +169,8 @@ def _copy_cached(store: Any, run_id: str, prepared: list[PreparedTask], done: di
     return len(rows)
 
 
-def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: str) -> None:
-    """Score the pending questions task by task, writing every `write_every` questions."""
+def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: str) -> dict[str, float]:
+    """Score the pending questions task by task, writing every `write_every` questions; seconds per task."""
     import torch
     from tqdm.auto import tqdm
 
@@ -185,9 +185,11 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
     texts = TextScorer(engine)
     # Choice questions count one request per option up front; NLL samples add their windows as they are cut.
     total = sum(len(item.data.docs[i].choices) for item, idx in pending if item.task.kind == "choice" for i in idx)
+    seconds: dict[str, float] = {}
     with tqdm(total=total, desc="loglikelihood", unit="req", disable=not config.progress, file=sys.stderr,
               dynamic_ncols=True) as bar:
         for item, indices in pending:
+            began = time.perf_counter()
             for start in range(0, len(indices), config.write_every):
                 chunk = indices[start : start + config.write_every]
                 docs = [item.data.docs[i] for i in chunk]
@@ -201,6 +203,9 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
                     outputs = engine.run(requests, bar=bar)
                 with Store(db_path) as store:
                     store.write_samples(run_id, pd.DataFrame(sample_records(item, docs, prompts, outputs)))
+            if indices:
+                seconds[f"task_s:{item.task.name}"] = time.perf_counter() - began
+    return seconds
 
 
 def _run_samples(store: Any, run_id: str, prepared: list[PreparedTask]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ def print_outcome(outcome: EvalOutcome) -> None:
         table.add_row(row.task, row.metric, _fmt(row.value), _fmt(row.stderr), str(row.n))
     console = Console()
     console.print(table)
-    timing = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in outcome.timings.items())
+    timing = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in outcome.timings.items()
+                       if not k.startswith("task_s:"))
     reused = f"; {outcome.reused} answers reused from earlier runs" if outcome.reused else ""
     console.print(f"run {outcome.run_id} recorded in {outcome.db_path} ({timing}{reused})")
