@@ -34,7 +34,8 @@ def emit(frame: pd.DataFrame, fmt: str, out: str | None, title: str | None = Non
             table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
         for row in frame.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
-        Console(file=open(out, "w") if out else sys.stdout, width=200 if out else None).print(table)
+        wide = out or not sys.stdout.isatty()  # files and pipes get full rows, not an 80-column squeeze
+        Console(file=open(out, "w") if out else sys.stdout, width=200 if wide else None).print(table)
         return
     if fmt == "csv":
         text = frame.to_csv(index=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -20,7 +21,7 @@ def print_outcome(outcome: EvalOutcome) -> None:
         table.add_column(column, justify="left" if column in ("task", "metric") else "right")
     for row in outcome.results.itertuples(index=False):
         table.add_row(row.task, row.metric, _fmt(row.value), _fmt(row.stderr), str(row.n))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
     timing = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in outcome.timings.items()
                        if not k.startswith("task_s:"))
