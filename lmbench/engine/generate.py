@@ -1,0 +1,305 @@
+"""Batched free generation: GenerateRequests -> GenerationResults, in input order.
+
+Requests are sorted by prompt length (longest first, so an out-of-memory shows at once), cut into batches,
+LEFT-padded by hand (the user's tokenizer and its `padding_side` are never touched) and run through
+`model.generate` with an attention mask and one explicit GenerationConfig (pad id set, greedy decoding at
+the HF level). Everything that differs per request is handled per row, so any mix of requests can share a
+batch:
+
+- Sampling: `RowSampler`, a LogitsProcessor, draws each sampled row's token itself -- temperature, top-k,
+  top-p, then inverse-CDF sampling with ONE uniform per step from that row's own `torch.Generator` seeded
+  with the request's `seed` -- and hands generate a one-hot score row, so generate's argmax picks it. The
+  random stream of a request therefore depends only on its seed, never on which other rows share its batch
+  or in what order: the same seed gives the same text batched or alone. Greedy rows pass through untouched.
+- Stopping: `RowStopper`, a StoppingCriteria, ends each row at EOS, at its first stop string or at its own
+  `max_new_tokens`; generate stops when every row has ended. Texts are cut at the first stop string.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from tqdm.auto import tqdm
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+
+from lmbench.engine.batching import parse_batch_size
+from lmbench.engine.requests import GenerateRequest
+from lmbench.errors import ConfigError, LmbenchError
+
+# --batch-size auto: rows per batch, capped by (prompt + new) tokens per batch. On CPU the decode step is bound
+# by reading the weights, so rows are nearly free up to a few dozen; see benchmarks/generation_throughput.py.
+AUTO_GEN_ROWS = {"cpu": 16, "cuda": 64}
+AUTO_GEN_TOKENS = {"cpu": 8192, "cuda": 131072}
+StopReason = Literal["eos", "stop", "length"]
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings of one request; built by `from_dict`, which rejects unknown keys and bad values."""
+
+    max_new_tokens: int = 128
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0: no top-k cut
+    seed: int = 0  # sampling only; the default makes an unseeded sampled request reproducible too
+    stop: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> GenerationParams:
+        unknown = sorted(set(params) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"unknown generation parameter(s) {', '.join(map(repr, unknown))}; expected "
+                              f"{', '.join(cls.__dataclass_fields__)}")
+        p = {k: v for k, v in params.items() if v is not None}
+
+        def need(ok: bool, key: str, expected: str) -> None:
+            if not ok:
+                raise ConfigError(f"generation parameter {key}={params[key]!r} is invalid; expected {expected}")
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        if "max_new_tokens" in p:
+            need(is_int(p["max_new_tokens"]) and p["max_new_tokens"] >= 1, "max_new_tokens", "an integer >= 1")
+        if "do_sample" in p:
+            need(isinstance(p["do_sample"], bool), "do_sample", "true or false")
+        if "temperature" in p:
+            need(is_num(p["temperature"]) and p["temperature"] > 0, "temperature", "a number > 0")
+            p["temperature"] = float(p["temperature"])
+        if "top_p" in p:
+            need(is_num(p["top_p"]) and 0 < p["top_p"] <= 1, "top_p", "a number in (0, 1]")
+            p["top_p"] = float(p["top_p"])
+        if "top_k" in p:
+            need(is_int(p["top_k"]) and p["top_k"] >= 0, "top_k", "an integer >= 0 (0: no cut)")
+        if "seed" in p:
+            need(is_int(p["seed"]), "seed", "an integer")
+        if "stop" in p:
+            stop = [p["stop"]] if isinstance(p["stop"], str) else p["stop"]
+            need(isinstance(stop, (list, tuple)) and all(isinstance(s, str) and s for s in stop), "stop",
+                 "a list of non-empty strings")
+            p["stop"] = tuple(stop)
+        return cls(**p)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str  # generated text, special tokens skipped, cut before the first stop string
+    n_prompt_tokens: int
+    n_new_tokens: int  # tokens generated, EOS or the token completing a stop string included
+    stopped_by: StopReason
+    token_ids: tuple[int, ...]  # the n_new_tokens generated ids
+
+
+class RowSampler(LogitsProcessor):
+    """Per-row sampling with per-row generators (see the module docstring); greedy rows pass through."""
+
+    def __init__(self, params: list[GenerationParams]) -> None:
+        self.rows = [i for i, p in enumerate(params) if p.do_sample]
+        self.generators = [torch.Generator().manual_seed(params[i].seed) for i in self.rows]
+        self.temperature = torch.tensor([params[i].temperature for i in self.rows])[:, None]
+        self.top_p = torch.tensor([params[i].top_p for i in self.rows], dtype=torch.float64)[:, None]
+        self.top_k = torch.tensor([params[i].top_k for i in self.rows])[:, None]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if not self.rows:
+            return scores
+        device = scores.device
+        logits = scores[self.rows].float() / self.temperature.to(device)
+        probs, order = torch.sort(torch.softmax(logits.double(), dim=-1), dim=-1, descending=True, stable=True)
+        rank = torch.arange(probs.shape[-1], device=device)[None, :]
+        top_k = self.top_k.to(device)
+        probs = probs * ((top_k == 0) | (rank < top_k))  # top-k, then top-p on the renormalised rest (as HF)
+        probs = probs / probs.sum(-1, keepdim=True)
+        keep = (probs > 0) & ((probs.cumsum(-1) - probs) < self.top_p.to(device))  # mass before it below top_p
+        keep[:, 0] = True
+        probs = probs * keep
+        cdf = probs.cumsum(-1)
+        u = torch.cat([torch.rand(1, generator=g, dtype=torch.float64) for g in self.generators]).to(device)
+        pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None], right=True).clamp(max=probs.shape[-1] - 1)
+        pick = torch.minimum(pick, keep.sum(-1, keepdim=True) - 1)  # never past the last kept token
+        chosen = order.gather(-1, pick)
+        out = scores.clone()
+        out[self.rows] = float("-inf")
+        out[torch.tensor(self.rows, device=device)[:, None], chosen] = 0.0
+        return out
+
+
+class RowStopper(StoppingCriteria):
+    """Ends rows at EOS, at a stop string or at their own max_new_tokens; records why and after how many tokens."""
+
+    def __init__(self, tokenizer: Any, params: list[GenerationParams], prompt_width: int, eos_ids: set[int],
+                 bar: Any) -> None:
+        self.tokenizer, self.params, self.width, self.eos_ids, self.bar = tokenizer, params, prompt_width, eos_ids, bar
+        self.reason: list[StopReason | None] = [None] * len(params)
+        self.n_new = [0] * len(params)
+        self.tail = [max((len(s) for s in p.stop), default=0) + 8 for p in params]  # tokens to decode per check
+        self.tokens = 0
+        self.start = time.perf_counter()
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        step = input_ids.shape[1] - self.width
+        last = input_ids[:, -1].tolist()
+        finished = 0
+        for i, p in enumerate(self.params):
+            if self.reason[i] is not None:
+                continue
+            self.tokens += 1
+            reason: StopReason | None = None
+            if last[i] in self.eos_ids:
+                reason = "eos"
+            elif p.stop and self._hit_stop(input_ids[i, max(self.width, input_ids.shape[1] - self.tail[i]):], p):
+                reason = "stop"
+            elif step >= p.max_new_tokens:
+                reason = "length"
+            if reason is not None:
+                self.reason[i], self.n_new[i] = reason, step
+                finished += 1
+        if self.bar is not None:
+            rate = self.tokens / max(time.perf_counter() - self.start, 1e-9)
+            self.bar.set_postfix_str(f"{rate:.1f} tok/s", refresh=False)
+            self.bar.update(finished)
+        return torch.tensor([r is not None for r in self.reason], device=input_ids.device)
+
+    def _hit_stop(self, ids: torch.Tensor, p: GenerationParams) -> bool:
+        text = self.tokenizer.decode(ids.tolist(), skip_special_tokens=True)
+        return any(s in text for s in p.stop)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
+
+
+class GenerationEngine:
+    """Runs GenerateRequests with one loaded model; see the module docstring for batching and seeding."""
+
+    def __init__(self, model: Any, tokenizer: Any, max_length: int, *, batch_size: str | int = "auto",
+                 progress: bool = True) -> None:
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.batch_size = parse_batch_size(batch_size)
+        self.progress = progress
+        self.device = next(model.parameters()).device
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        eos_list = eos if isinstance(eos, list) else ([] if eos is None else [eos])
+        if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_list:
+            eos_list = [*eos_list, tokenizer.eos_token_id]
+        self.eos_ids = set(eos_list)
+        pad = tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (eos_list[0] if eos_list else 0)
+        self.config = GenerationConfig(do_sample=False, num_beams=1, pad_token_id=self.pad_id,
+                                       eos_token_id=eos_list or None, bos_token_id=tokenizer.bos_token_id,
+                                       use_cache=True)
+
+    def encode(self, prompt: str) -> list[int]:
+        """Prompt ids; special tokens (BOS) added unless the prompt already starts with the BOS text."""
+        bos = self.tokenizer.bos_token
+        add = not (bos and prompt.startswith(bos))
+        return list(self.tokenizer(prompt, add_special_tokens=add)["input_ids"])
+
+    def _check(self, index: int, ids: list[int], p: GenerationParams) -> None:
+        limit = self.max_length - p.max_new_tokens
+        if not ids:
+            raise ConfigError(f"generation prompt {index} is empty (0 tokens); give it some text")
+        if len(ids) > limit:
+            raise ConfigError(
+                f"generation prompt {index} is {len(ids)} tokens, over max_length {self.max_length} - max_new_tokens "
+                f"{p.max_new_tokens} = {limit}; shorten the prompt, lower max_new_tokens or raise --max-length"
+            )
+
+    def _batches(self, order: list[int], ids: list[list[int]], params: list[GenerationParams]) -> list[list[int]]:
+        if self.batch_size is not None:
+            return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        rows_cap = AUTO_GEN_ROWS.get(self.device.type, AUTO_GEN_ROWS["cpu"])
+        budget = AUTO_GEN_TOKENS.get(self.device.type, AUTO_GEN_TOKENS["cpu"])
+        batches: list[list[int]] = []
+        for i in order:  # longest prompt first: a batch's width is its first row's length
+            if batches:
+                cur = batches[-1]
+                width = len(ids[cur[0]]) + max(params[j].max_new_tokens for j in cur + [i])
+                if len(cur) < rows_cap and width * (len(cur) + 1) <= budget:
+                    cur.append(i)
+                    continue
+            batches.append([i])
+        return batches
+
+    def run(self, requests: list[GenerateRequest]) -> list[GenerationResult]:
+        """Generate for every request; results in input order."""
+        params = [GenerationParams.from_dict(dict(r.params)) for r in requests]
+        ids = [self.encode(r.prompt) for r in requests]
+        for index, (row, p) in enumerate(zip(ids, params)):
+            self._check(index, row, p)
+        order = sorted(range(len(requests)), key=lambda i: -len(ids[i]))
+        results: list[GenerationResult | None] = [None] * len(requests)
+        bar = tqdm(total=len(requests), desc="generate", unit="req", disable=not self.progress, file=sys.stderr,
+                   dynamic_ncols=True)
+        try:
+            for batch in self._batches(order, ids, params):
+                for i, result in zip(batch, self._run_with_backoff(batch, ids, params, bar)):
+                    results[i] = result
+        finally:
+            bar.close()
+        return results  # type: ignore[return-value]
+
+    def _run_with_backoff(self, batch: list[int], ids: list[list[int]], params: list[GenerationParams],
+                          bar: Any) -> list[GenerationResult]:
+        try:
+            return self._run_batch([ids[i] for i in batch], [params[i] for i in batch], bar)
+        except (RuntimeError, torch.OutOfMemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if len(batch) == 1:
+                raise LmbenchError(f"out of memory generating for one prompt of {len(ids[batch[0]])} tokens; "
+                                   "lower max_new_tokens or use a device with more memory") from None
+            half = len(batch) // 2
+            if self.batch_size is not None:
+                self.batch_size = max(1, half)
+            print(f"lmbench: out of memory at {len(batch)} rows; retrying with {half}", file=sys.stderr)
+            return (self._run_with_backoff(batch[:half], ids, params, bar)
+                    + self._run_with_backoff(batch[half:], ids, params, bar))
+
+    def _config_for(self, max_new_tokens: int) -> GenerationConfig:
+        config = copy.deepcopy(self.config)
+        config.max_new_tokens = max_new_tokens
+        return config
+
+    def _run_batch(self, rows: list[list[int]], params: list[GenerationParams], bar: Any) -> list[GenerationResult]:
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):  # left padding
+            input_ids[i, width - len(r):] = torch.tensor(r)
+            mask[i, width - len(r):] = 1
+        stopper = RowStopper(self.tokenizer, params, width, self.eos_ids, bar if self.progress else None)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
+                generation_config=self._config_for(max(p.max_new_tokens for p in params)),
+                logits_processor=LogitsProcessorList([RowSampler(params)]),
+                stopping_criteria=StoppingCriteriaList([stopper]),
+            )
+        new = out[:, width:].tolist()
+        return [self._result(row, p, new[i], stopper.reason[i], stopper.n_new[i])
+                for i, (row, p) in enumerate(zip(rows, params))]
+
+    def _result(self, prompt: list[int], p: GenerationParams, new: list[int], reason: StopReason | None,
+                n_new: int) -> GenerationResult:
+        if reason is None:  # generate ended the row without our criteria seeing it (should not happen)
+            reason, n_new = "length", min(len(new), p.max_new_tokens)
+        token_ids = new[:n_new]
+        body = token_ids[:-1] if reason == "eos" else token_ids
+        text = self.tokenizer.decode(body, skip_special_tokens=True)
+        cuts = [text.find(s) for s in p.stop if s in text]
+        if cuts:
+            text, reason = text[:min(cuts)], "stop"
+        return GenerationResult(text, len(prompt), len(token_ids), reason, tuple(token_ids))
