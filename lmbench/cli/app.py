@@ -14,10 +14,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 
 def _register_commands() -> None:
-    from lmbench.cli import eval_cmd, harness_cmds, store_cmds, tasks_cmd
+    from lmbench.cli import eval_cmd, generate_cmd, harness_cmds, store_cmds, tasks_cmd
 
     app.command("eval")(eval_cmd.eval_command)
     app.command("tasks")(tasks_cmd.tasks_command)
+    app.command("generate")(generate_cmd.generate_command)
     app.command("runs")(store_cmds.runs_command)
     app.command("results")(store_cmds.results_command)
     app.command("compare")(store_cmds.compare_command)

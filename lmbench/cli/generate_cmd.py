@@ -1,0 +1,51 @@
+"""`lmbench generate CHECKPOINT --prompt ...`: a quick look at what a model says, streamed as it comes."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Annotated, Optional
+
+import typer
+
+
+def generate_command(
+    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
+    prompt: Annotated[str, typer.Option(help="What to ask.")] = "What does the heart do?",
+    template: Annotated[str, typer.Option(help="chat (the tokenizer's chat template), robin (###Human: ...###Assistant:) or plain.")] = "chat",
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 128,
+    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
+    top_p: Annotated[float, typer.Option("--top-p")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed (same seed, same text).")] = 1234,
+    dtype: Annotated[str, typer.Option()] = "auto",
+    device: Annotated[str, typer.Option()] = "auto",
+) -> None:
+    """Generate one answer, printing tokens as they are produced."""
+    from transformers import TextIteratorStreamer
+
+    from lmbench.engine.templates import format_prompt
+    from lmbench.errors import ConfigError
+    from lmbench.models.loader import load_model
+    from lmbench.verbosity import quiet_libraries
+
+    quiet_libraries()
+    if max_new_tokens < 1 or temperature < 0:
+        raise ConfigError("--max-new-tokens must be >= 1 and --temperature >= 0")
+    lm = load_model(checkpoint, dtype=dtype, device=device)
+    text = format_prompt(lm.tokenizer, prompt, template)
+    import torch
+
+    ids = lm.tokenizer(text, return_tensors="pt").to(lm.device)
+    streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    torch.manual_seed(seed)
+    options = {"max_new_tokens": max_new_tokens, "streamer": streamer, "pad_token_id": lm.tokenizer.pad_token_id,
+               "do_sample": temperature > 0}
+    if temperature > 0:
+        options.update(temperature=temperature, top_p=top_p)
+    worker = threading.Thread(target=lambda: lm.model.generate(**ids, **options), daemon=True)
+    worker.start()
+    for piece in streamer:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    worker.join()
+    sys.stdout.write("\n")
