@@ -55,6 +55,10 @@ class EvalConfig:
     force: bool = False  # recompute everything: no cached samples, no resume
     write_every: int = 64  # questions per database write (what a kill can lose)
     nll_prompt: str | None = None  # NLL text2text/conversation prompt; default LMFlow's "###Human: {input}###Assistant:"
+    reward_model: str | None = None  # generation tasks: sequence-classification checkpoint with one output
+    ppl_model: str | None = None  # generation tasks: model scoring the responses' perplexity (default: the evaluated one)
+    max_new_tokens: int | None = None  # generation tasks: override the task's default
+    temperature: float = 0.0  # generation tasks: 0 = greedy; sampling is seeded per question from --seed
 
 
 @dataclass
@@ -79,6 +83,23 @@ def check_options(config: EvalConfig) -> None:
     if config.write_every < 1:
         raise ConfigError(f"--write-every {config.write_every} must be at least 1")
     resolve_source(config.checkpoint, base=config.base)  # a wrong path fails before any data is read
+    if config.ppl_model:
+        resolve_source(config.ppl_model)
+    if config.temperature < 0 or (config.max_new_tokens is not None and config.max_new_tokens < 1):
+        raise ConfigError("--temperature must be >= 0 and --max-new-tokens >= 1")
+
+
+def generation_identity(config: EvalConfig) -> dict[str, Any]:
+    """What, besides the task, decides a generation task's numbers: folded into its task hash (and so its cache key)."""
+    from lmbench.engine.reward import check_reward_model
+    from lmbench.models.fingerprint import files_digest
+
+    reward = None
+    if config.reward_model:
+        folder = check_reward_model(config.reward_model)
+        reward = files_digest(sorted(p for p in folder.iterdir() if p.is_file()))
+    return {"reward_model": reward, "ppl_model": config.ppl_model, "temperature": config.temperature,
+            "max_new_tokens": config.max_new_tokens, "seed": config.seed if config.temperature > 0 else None}
 
 
 def run_key(fingerprint: str, prepared: list[PreparedTask]) -> str:
@@ -97,6 +118,11 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     check_options(config)
     prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir,
                                      nll_prompt=config.nll_prompt, sample=config.sample, seed=config.seed)
+    if any(p.task.kind == "generate" for p in prepared):
+        extra = json.dumps(generation_identity(config), sort_keys=True)
+        for p in prepared:
+            if p.task.kind == "generate":
+                p.task_hash = hashlib.sha256((p.task_hash + extra).encode()).hexdigest()[:16]
     db_path = Path(config.db) if config.db else default_db_path()
     Store(db_path).close()  # validate (create or migrate) before the slow part
     info = inspect_checkpoint(config.checkpoint, dtype=config.dtype, device=config.device,
@@ -183,6 +209,7 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
     engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
                                  reuse_prefix=config.reuse_prefix, progress=False)
     texts = TextScorer(engine)
+    scorers: dict[str, Any] = {}  # generation, reward and perplexity models, built on first use
     # Choice questions count one request per option up front; NLL samples add their windows as they are cut.
     total = sum(len(item.data.docs[i].choices) for item, idx in pending if item.task.kind == "choice" for i in idx)
     seconds: dict[str, float] = {}
@@ -195,7 +222,9 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
                 docs = [item.data.docs[i] for i in chunk]
                 prompts = [item.prompts[i] for i in chunk]
                 requests = [r for doc, p in zip(docs, prompts) for r in item.task.requests(p, doc)]
-                if item.task.kind == "nll":
+                if item.task.kind == "generate":
+                    outputs = _generate(scorers, lm, config, docs, requests, texts)
+                elif item.task.kind == "nll":
                     outputs = texts.nll(requests, bar=bar)
                 elif item.task.kind == "rolling":
                     outputs = texts.rolling(requests, bar=bar)
@@ -206,6 +235,63 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
             if indices:
                 seconds[f"task_s:{item.task.name}"] = time.perf_counter() - began
     return seconds
+
+
+def _generate(scorers: dict[str, Any], lm: Any, config: EvalConfig, docs: list, requests: list,
+              texts: Any) -> list[dict[str, Any]]:
+    """Generate answers, then score them: reward (if a reward model is given) and perplexity."""
+    from lmbench.engine.generate import GenerationEngine
+    from lmbench.engine.requests import GenerateRequest, NllRequest
+
+    if "generate" not in scorers:
+        scorers["generate"] = GenerationEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=config.batch_size,
+                                               progress=config.progress)
+        if config.reward_model:
+            from lmbench.engine.reward import RewardScorer
+
+            scorers["reward"] = RewardScorer(config.reward_model, device=lm.device)
+        if config.ppl_model:
+            from lmbench.engine.loglikelihood import LoglikelihoodEngine
+            from lmbench.engine.nll import TextScorer
+            from lmbench.models.loader import load_model
+
+            other = load_model(config.ppl_model, device=lm.device)
+            scorers["ppl"] = TextScorer(LoglikelihoodEngine(other.model, other.tokenizer, other.max_length,
+                                                            progress=False))
+    params = {"do_sample": config.temperature > 0}
+    if config.temperature > 0:
+        params["temperature"] = config.temperature
+    if config.max_new_tokens:
+        params["max_new_tokens"] = config.max_new_tokens
+    requests = [GenerateRequest(r.prompt, {**r.params, **params, "seed": config.seed + int(hashlib.sha256(
+        r.prompt.encode()).hexdigest()[:6], 16)}) for r in requests]
+    requests, truncated = _fit_prompts(scorers["generate"], lm, requests)
+    generated = scorers["generate"].run(requests)
+    answers = [g.text for g in generated]
+    perplexity = scorers.get("ppl", texts).nll([NllRequest(((d.prompt, False), (a, True))) for d, a in zip(docs, answers)])
+    rewards = scorers["reward"].score([d.prompt for d in docs], answers) if "reward" in scorers else [None] * len(docs)
+    return [{"text": a, "reward": r, "nll": p.nll, "n_tokens": p.n_tokens, "n_new_tokens": g.n_new_tokens,
+             "stopped_by": g.stopped_by, "truncated": t}
+            for a, r, p, g, t in zip(answers, rewards, perplexity, generated, truncated)]
+
+
+def _fit_prompts(engine: Any, lm: Any, requests: list) -> tuple[list, list[bool]]:
+    """Cut prompts longer than the context (minus the answer's room) from the left, keeping the latest turns;
+    such samples are flagged rather than failing the whole run."""
+    from lmbench.engine.requests import GenerateRequest
+
+    fitted, truncated = [], []
+    for request in requests:
+        room = lm.max_length - int(request.params.get("max_new_tokens", 128))
+        ids = engine.encode(request.prompt)
+        prompt = request.prompt
+        while len(ids) > room and room > 0:
+            prompt = lm.tokenizer.decode(ids[-(room - 2):], skip_special_tokens=True)  # re-encoding may grow a little
+            ids = engine.encode(prompt)
+            room -= 2
+        fitted.append(GenerateRequest(prompt, request.params))
+        truncated.append(prompt != request.prompt)
+    return fitted, truncated
 
 
 def _run_samples(store: Any, run_id: str, prepared: list[PreparedTask]) -> pd.DataFrame:

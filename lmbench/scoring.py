@@ -27,6 +27,14 @@ NLL_METRICS = ("nll", "nll_per_token", "perplexity", "bits_per_byte")
 
 def sample_records(item: PreparedTask, docs: list, prompts: list[str], outputs: list) -> list[dict[str, Any]]:
     """One record per question (outputs in request order): choice log-probs or the NLL of the reference."""
+    if item.task.kind == "generate":
+        return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
+                 "prompt": prompt, "target": doc.reference, "prediction": out["text"], "choices": [],
+                 "logprobs": [-out["nll"]], "metrics": {"reward": out["reward"], "nll": out["nll"],
+                                                        "n_tokens": out["n_tokens"], "n_new_tokens": out["n_new_tokens"],
+                                                        "stopped_by_eos": float(out["stopped_by"] == "eos")},
+                 "flagged": out["truncated"]}
+                for doc, prompt, out in zip(docs, prompts, outputs)]
     if item.task.kind == "rolling":
         return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
                  "prompt": prompt, "target": None, "prediction": None, "choices": [], "logprobs": [ll],
@@ -65,6 +73,9 @@ def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[
             task_rows = _nll_rows(name, by_task[name], seed)
         elif item.task.kind == "rolling":
             task_rows = _rolling_rows(name, by_task[name])
+        elif item.task.kind == "generate":
+            predictions = list(samples.loc[samples["task"] == name, "prediction"])
+            task_rows = _generation_rows(name, by_task[name], predictions)
         else:
             task_rows, per_task[name] = _choice_task(name, by_task[name], seed)
         rows += [{**r, "task_hash": item.task_hash} for r in task_rows]
@@ -121,6 +132,29 @@ def _nll_rows(name: str, metrics: list[dict], seed: int) -> list[dict]:
                           ("scored_tokens", float(tokens))):
         rows.append({"task": name, "metric": metric, "value": value, "stderr": None, "ci_low": None,
                      "ci_high": None, "n": len(nll)})
+    return rows
+
+
+def _generation_rows(name: str, metrics: list[dict], predictions: list[str]) -> list[dict]:
+    """RAFT Table 5: mean reward, perplexity of the responses, diversity (DESIGN.md definitions). A metric that
+    cannot be computed (no reward model, no full 100-token segment, empty responses) is stored as NULL."""
+    from lmbench.metrics.diversity import diversity_metrics
+
+    rows = []
+    rewards = [m["reward"] for m in metrics]
+    if rewards and None not in rewards:
+        rows.append({"task": name, "metric": "reward", **_row(mean_stderr(rewards))})
+    tokens = sum(m["n_tokens"] for m in metrics)
+    nll = sum(m["nll"] for m in metrics)
+    values: dict[str, float | None] = {"perplexity": math.exp(nll / tokens) if tokens else None,
+                                       "nll_per_token": nll / tokens if tokens else None}
+    diversity = diversity_metrics(predictions)
+    for key in ("msttr_100", "distinct_1", "distinct_2", "unique_1", "unique_2", "vocab_1", "vocab_2",
+                "mean_pred_length"):
+        values[key] = diversity.get(key)
+    for key, value in values.items():
+        rows.append({"task": name, "metric": key, "value": None if value is None else float(value), "stderr": None,
+                     "ci_low": None, "ci_high": None, "n": len(metrics)})
     return rows
 
 

@@ -28,6 +28,10 @@ def eval_command(
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
     nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="Prompt around each input for NLL tasks (default LMFlow's '###Human: {input}###Assistant:').")] = None,
+    reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Generation tasks: a sequence-classification checkpoint with one output.")] = None,
+    ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
+    temperature: Annotated[float, typer.Option(help="Generation tasks: 0 = greedy; >0 samples, seeded per question from --seed.")] = 0.0,
 ) -> None:
     """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
     from lmbench.cli.render import print_outcome
@@ -39,5 +43,6 @@ def eval_command(
                         dtype=dtype, device=device, data_dir=data_dir, db=db, max_length=max_length, base=base,
                         trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
                         progress=progress, force=force, write_every=write_every,
-                        nll_prompt=nll_prompt)
+                        nll_prompt=nll_prompt, reward_model=reward_model, ppl_model=ppl_model,
+                        max_new_tokens=max_new_tokens, temperature=temperature)
     print_outcome(evaluate(config))

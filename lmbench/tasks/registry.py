@@ -12,7 +12,7 @@ from lmbench.tasks.base import MultipleChoiceTask
 _TASKS: dict[str, MultipleChoiceTask] = {}
 _GROUPS: dict[str, tuple[str, ...]] = {}
 _DYNAMIC: dict[str, Callable[[str], MultipleChoiceTask]] = {}
-_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll")
+_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf")
 _loaded = False
 
 

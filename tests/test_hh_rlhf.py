@@ -1,0 +1,65 @@
+"""HH-RLHF generation evaluation end to end on a tiny model, with a tiny reward model; bad reward models."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmbench.errors import ConfigError
+from lmbench.runner import EvalConfig, evaluate
+from lmbench.tasks.hh_rlhf import split_dialogue
+
+
+@pytest.fixture(scope="module")
+def tiny_reward_model(tiny_llama, tmp_path_factory):
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("rm")
+    BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=37, num_labels=1,
+                                             pad_token_id=0)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_split_dialogue():
+    prompt, answer = split_dialogue("\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye?\n\nAssistant: Bye now.")
+    assert prompt == "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye?\n\nAssistant:" and answer == "Bye now."
+    assert split_dialogue("\n\nHuman: no answer") is None
+
+
+def test_hh_rlhf_end_to_end(tiny_llama, tiny_reward_model, shared_data, tmp_path):
+    config = EvalConfig(checkpoint=str(tiny_llama), tasks="hh_rlhf_helpful", limit=6, data_dir=str(shared_data),
+                        db=str(tmp_path / "hh.duckdb"), reward_model=str(tiny_reward_model), max_new_tokens=12,
+                        progress=False)
+    outcome = evaluate(config)
+    results = outcome.results.set_index("metric")["value"]
+    for metric in ("reward", "perplexity", "distinct_1", "distinct_2", "unique_1", "vocab_1", "mean_pred_length"):
+        assert metric in results.index
+    rewards = [m["reward"] for m in outcome.samples["metrics"]]
+    assert results["reward"] == pytest.approx(sum(rewards) / len(rewards))
+    assert all(m["n_new_tokens"] <= 12 for m in outcome.samples["metrics"])
+    assert outcome.samples["prompt"].str.endswith("\n\nAssistant:").all()
+    assert pd_isnull(results["msttr_100"]) or results["msttr_100"] > 0  # < 100 tokens in all: stored as NULL
+    again = evaluate(config)
+    assert again.status == "cached"
+    other = evaluate(EvalConfig(**{**config.__dict__, "max_new_tokens": 8}))
+    assert other.status == "done" and other.reused == 0, "other generation settings must not reuse answers"
+
+
+def pd_isnull(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isnull(value))
+
+
+def test_reward_model_with_two_outputs_is_refused(tiny_llama, shared_data, tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                             intermediate_size=37, num_labels=2)).save_pretrained(tmp_path / "rm2")
+    with pytest.raises(ConfigError, match="has 2 outputs"):
+        evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="hh_rlhf_helpful", limit=2, data_dir=str(shared_data),
+                            db=str(tmp_path / "x.duckdb"), reward_model=str(tmp_path / "rm2"), progress=False))
