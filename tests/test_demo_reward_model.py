@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 import pytest
 
@@ -29,7 +30,16 @@ def _pairs(n: int) -> list[tuple[str, str]]:
              f"\n\nHuman: question {i} about anatomy?\n\nAssistant: {bad[i % 3]}") for i in range(n)]
 
 
-def test_train_tiny_bert_reward_model(tmp_path: Path) -> None:
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny matmuls: one thread avoids oversubscription when other work shares the 2 cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_train_tiny_bert_reward_model(tmp_path: Path, one_thread: None) -> None:
     from tiny import build_tokenizer
     from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 
@@ -42,7 +52,7 @@ def test_train_tiny_bert_reward_model(tmp_path: Path) -> None:
     model = BertForSequenceClassification(cfg)
     pairs = _pairs(16)
     before = mod.evaluate(model, tok, pairs, max_length=64)
-    losses = mod.train_reward_model(model, tok, pairs, epochs=8, lr=1e-3, head_lr=1e-2, batch_size=8,
+    losses = mod.train_reward_model(model, tok, pairs, epochs=8, lr=3e-3, head_lr=3e-2, batch_size=8,
                                     max_length=64, seed=0)
     after = mod.evaluate(model, tok, pairs, max_length=64)
     assert len(losses) == 16
