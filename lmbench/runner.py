@@ -329,5 +329,11 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
 
 
 def _run_config(config: EvalConfig, prepared: list[PreparedTask], key: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if any(p.task.kind == "generate" for p in prepared):
+        from lmbench.engine.reward import PAIR_FORMAT
+
+        extra = {"reward_pair_format": PAIR_FORMAT if config.reward_model else None,
+                 "ppl_model_used": config.ppl_model or "the evaluated model"}
     return {**asdict(config), "run_key": key, "task_shots": {p.task.name: p.shots for p in prepared},
-            "n_docs": {p.task.name: len(p.data.docs) for p in prepared}}
+            "n_docs": {p.task.name: len(p.data.docs) for p in prepared}, **extra}

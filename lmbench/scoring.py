@@ -28,13 +28,20 @@ NLL_METRICS = ("nll", "nll_per_token", "perplexity", "bits_per_byte")
 def sample_records(item: PreparedTask, docs: list, prompts: list[str], outputs: list) -> list[dict[str, Any]]:
     """One record per question (outputs in request order): choice log-probs or the NLL of the reference."""
     if item.task.kind == "generate":
+        references = {}
+        if getattr(item.task, "reference_metrics", False):
+            from lmbench.metrics.reference import reference_metrics
+
+            per_sample, _ = reference_metrics([o["text"] for o in outputs], [d.reference for d in docs])
+            references = {i: row for i, row in enumerate(per_sample)}
         return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
                  "prompt": prompt, "target": doc.reference, "prediction": out["text"], "choices": [],
                  "logprobs": [-out["nll"]], "metrics": {"reward": out["reward"], "nll": out["nll"],
                                                         "n_tokens": out["n_tokens"], "n_new_tokens": out["n_new_tokens"],
-                                                        "stopped_by_eos": float(out["stopped_by"] == "eos")},
+                                                        "stopped_by_eos": float(out["stopped_by"] == "eos"),
+                                                        **references.get(i, {})},
                  "flagged": out["truncated"]}
-                for doc, prompt, out in zip(docs, prompts, outputs)]
+                for i, (doc, prompt, out) in enumerate(zip(docs, prompts, outputs))]
     if item.task.kind == "rolling":
         return [{"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
                  "prompt": prompt, "target": None, "prediction": None, "choices": [], "logprobs": [ll],
@@ -74,8 +81,10 @@ def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[
         elif item.task.kind == "rolling":
             task_rows = _rolling_rows(name, by_task[name])
         elif item.task.kind == "generate":
-            predictions = list(samples.loc[samples["task"] == name, "prediction"])
-            task_rows = _generation_rows(name, by_task[name], predictions)
+            rows_of_task = samples.loc[samples["task"] == name]
+            task_rows = _generation_rows(name, by_task[name], list(rows_of_task["prediction"]))
+            if getattr(item.task, "reference_metrics", False):
+                task_rows += _reference_rows(name, list(rows_of_task["prediction"]), list(rows_of_task["target"]))
         else:
             task_rows, per_task[name] = _choice_task(name, by_task[name], seed)
         rows += [{**r, "task_hash": item.task_hash} for r in task_rows]
@@ -156,6 +165,16 @@ def _generation_rows(name: str, metrics: list[dict], predictions: list[str]) -> 
         rows.append({"task": name, "metric": key, "value": None if value is None else float(value), "stderr": None,
                      "ci_low": None, "ci_high": None, "n": len(metrics)})
     return rows
+
+
+def _reference_rows(name: str, predictions: list[str], references: list[str]) -> list[dict]:
+    """Corpus-level BLEU (sacrebleu), ROUGE-L, METEOR (means of samples) and NIST, as their implementations do."""
+    from lmbench.metrics.reference import reference_metrics
+
+    _, corpus = reference_metrics(predictions, references)
+    return [{"task": name, "metric": key, "value": None if corpus.get(key) is None else float(corpus[key]),
+             "stderr": None, "ci_low": None, "ci_high": None, "n": len(predictions)}
+            for key in ("bleu", "rougeL", "meteor", "nist")]
 
 
 def _rolling_rows(name: str, metrics: list[dict]) -> list[dict]:

@@ -63,3 +63,21 @@ def test_reward_model_with_two_outputs_is_refused(tiny_llama, shared_data, tmp_p
     with pytest.raises(ConfigError, match="has 2 outputs"):
         evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="hh_rlhf_helpful", limit=2, data_dir=str(shared_data),
                             db=str(tmp_path / "x.duckdb"), reward_model=str(tmp_path / "rm2"), progress=False))
+
+
+def test_reference_generation_task(tiny_llama, tmp_path):
+    import json
+
+    data = tmp_path / "qa.json"
+    data.write_text(json.dumps({"type": "text2text", "instances": [
+        {"input": "What pumps blood?", "output": "The heart pumps blood through the body."},
+        {"input": "Name a bone.", "output": "The femur is the longest bone."}]}))
+    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=f"gen:{data}", db=str(tmp_path / "g.duckdb"),
+                                  max_new_tokens=10, progress=False))
+    results = outcome.results.set_index("metric")["value"]
+    for metric in ("bleu", "rougeL", "nist", "distinct_1", "perplexity"):
+        assert metric in results.index
+    per_sample = [m["rougeL"] for m in outcome.samples["metrics"]]
+    assert all(0 <= r <= 1 for r in per_sample)
+    assert list(outcome.samples["target"]) == ["The heart pumps blood through the body.", "The femur is the longest bone."]
+    assert outcome.samples["prompt"].iloc[0] == "###Human: What pumps blood?###Assistant:"

@@ -17,7 +17,7 @@ from lmbench.data.locate import missing_data
 from lmbench.data.readers import read_jsonl
 from lmbench.engine.requests import GenerateRequest
 from lmbench.tasks.base import TaskData
-from lmbench.tasks.registry import register
+from lmbench.tasks.registry import register, register_prefix
 
 MARKER = "\n\nAssistant:"
 STOP = ("\n\nHuman:",)
@@ -84,3 +84,45 @@ class GenerationTask:
 
 register(GenerationTask(name="hh_rlhf_helpful", version="1", subset="helpful-base"))  # type: ignore[arg-type]
 register(GenerationTask(name="hh_rlhf_harmless", version="1", subset="harmless-base"))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ReferenceGenerationTask(GenerationTask):
+    """`gen:PATH`: answer the inputs of LMFlow text2text data and score the answers against the outputs
+    with BLEU, ROUGE-L, METEOR and NIST (per sample and corpus), plus the diversity metrics."""
+
+    path: str = ""
+    family: str = "generate"
+    template: str = "###Human: {input}###Assistant:"
+    stop: tuple[str, ...] = ("###Human:",)
+    reference_metrics: bool = True
+
+    def load(self, root: Path | None) -> TaskData:
+        from lmbench.data.lmflow import load_lmflow
+        from lmbench.errors import DataError, TaskError
+
+        source = Path(self.path).expanduser()
+        if not source.exists():
+            raise TaskError(f"generation data {self.path!r} does not exist; use --tasks gen:path/to/text2text.json")
+        dataset = load_lmflow(source)
+        if dataset.type != "text2text":
+            raise DataError(f"{dataset.files[0]}: gen: needs text2text data (input -> reference output), got {dataset.type}")
+        docs = [GenDoc(str(inst.get("id", i)), self.template.format(input=inst["input"]), inst["output"])
+                for i, inst in enumerate(dataset.instances)]
+        return TaskData(docs, [], dataset.files)  # type: ignore[arg-type]
+
+    def requests(self, prompt: str, doc: GenDoc, params: dict | None = None) -> list[GenerateRequest]:
+        return [GenerateRequest(prompt, {"max_new_tokens": self.max_new_tokens, "stop": list(self.stop),
+                                         **(params or {})})]
+
+    def task_hash(self, data: TaskData, shots: int, file_digests: dict[str, str]) -> str:
+        identity = {"name": self.name, "version": self.version, "files": file_digests, "stop": self.stop,
+                    "template": self.template, "max_new_tokens": self.max_new_tokens}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reference_task(argument: str) -> ReferenceGenerationTask:
+    return ReferenceGenerationTask(name=f"gen:{argument}", version="1", subset="", path=argument)
+
+
+register_prefix("gen", reference_task)  # type: ignore[arg-type]
