@@ -13,4 +13,9 @@ def tasks_command() -> None:
         typer.echo(f"{name:<28} group of {len(members)} tasks")
     for name in task_names():
         typer.echo(name)
-    typer.echo("mcq:PATH                     your own questions (JSONL/CSV, see README)")
+    for prefix, what in (("mcq:PATH", "your own multiple-choice questions, letters scored (JSONL/CSV)"),
+                         ("mcq_cloze:PATH", "the same, option texts scored"),
+                         ("nll:PATH", "LMFlow NLL of text_only/text2text/conversation data"),
+                         ("ppl:PATH", "harness-style rolling perplexity of text_only data"),
+                         ("gen:PATH", "generate answers to text2text inputs; BLEU, ROUGE-L, METEOR, NIST")):
+        typer.echo(f"{prefix:<28} {what}")
