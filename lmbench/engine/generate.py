@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from lmbench.engine.batching import parse_batch_size
+from lmbench.engine.memory import is_out_of_memory
 from lmbench.engine.requests import GenerateRequest
 from lmbench.errors import ConfigError, LmbenchError
 
@@ -174,10 +175,6 @@ class RowStopper(StoppingCriteria):
         return any(s in text for s in p.stop)
 
 
-def _is_oom(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
-
 
 class GenerationEngine:
     """Runs GenerateRequests with one loaded model; see the module docstring for batching and seeding."""
@@ -254,7 +251,7 @@ class GenerationEngine:
         try:
             return self._run_batch([ids[i] for i in batch], [params[i] for i in batch], bar)
         except (RuntimeError, torch.OutOfMemoryError) as exc:
-            if not _is_oom(exc):
+            if not is_out_of_memory(exc):
                 raise
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

@@ -16,15 +16,12 @@ from tqdm.auto import tqdm
 
 from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, parse_batch_size, plan_groups
 from lmbench.engine.forward import Scorer
+from lmbench.engine.memory import is_out_of_memory
 from lmbench.engine.rows import Row
 from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
 from lmbench.engine.tokenize import EncodedPair, PairEncoder
 from lmbench.errors import LmbenchError
 
-
-def _is_oom(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 class LoglikelihoodEngine:
@@ -84,7 +81,7 @@ class LoglikelihoodEngine:
         try:
             return self.scorer.score(batch, prefix=group.prefix or None)
         except (RuntimeError, torch.OutOfMemoryError) as exc:
-            if not _is_oom(exc):
+            if not is_out_of_memory(exc):
                 raise
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
