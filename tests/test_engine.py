@@ -135,3 +135,26 @@ def test_models_that_postprocess_logits_fall_back_to_full_logits(tiny_llama, tmp
     reqs = _requests()
     out = engine.run(reqs)
     assert max(abs(o.logprob - _reference(lm, r)) for o, r in zip(out, reqs)) < 1e-4
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_order():
+    from lmbench.engine.memory import run_halving
+    from lmbench.errors import LmbenchError
+
+    sizes = []
+
+    def run(rows):
+        sizes.append(len(rows))
+        if len(rows) > 2:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123 bytes")
+        return [r * 10 for r in rows]
+
+    halves = []
+    assert run_halving(list(range(7)), run, on_halve=halves.append, too_big=str) == [r * 10 for r in range(7)]
+    assert max(s for s in sizes if s <= 2) == 2 and halves[0] == 3
+    with pytest.raises(LmbenchError, match="row 5 is too big"):
+        run_halving([5], lambda rows: (_ for _ in ()).throw(RuntimeError("CUDA out of memory")), on_halve=halves.append,
+                    too_big=lambda r: f"row {r} is too big")
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        run_halving([1, 2], lambda rows: (_ for _ in ()).throw(RuntimeError("shape mismatch")), on_halve=halves.append,
+                    too_big=str)

@@ -28,9 +28,9 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from lmbench.engine.batching import parse_batch_size
-from lmbench.engine.memory import is_out_of_memory
+from lmbench.engine.memory import run_halving
 from lmbench.engine.requests import GenerateRequest
-from lmbench.errors import ConfigError, LmbenchError
+from lmbench.errors import ConfigError
 
 # --batch-size auto: rows per batch, capped by (prompt + new) tokens per batch. On CPU the decode step is bound
 # by reading the weights, so rows are nearly free up to a few dozen; see benchmarks/generation_throughput.py.
@@ -248,22 +248,14 @@ class GenerationEngine:
 
     def _run_with_backoff(self, batch: list[int], ids: list[list[int]], params: list[GenerationParams],
                           bar: Any) -> list[GenerationResult]:
-        try:
-            return self._run_batch([ids[i] for i in batch], [params[i] for i in batch], bar)
-        except (RuntimeError, torch.OutOfMemoryError) as exc:
-            if not is_out_of_memory(exc):
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            if len(batch) == 1:
-                raise LmbenchError(f"out of memory generating for one prompt of {len(ids[batch[0]])} tokens; "
-                                   "lower max_new_tokens or use a device with more memory") from None
-            half = len(batch) // 2
+        def shrink(half: int) -> None:
             if self.batch_size is not None:
-                self.batch_size = max(1, half)
-            print(f"lmbench: out of memory at {len(batch)} rows; retrying with {half}", file=sys.stderr)
-            return (self._run_with_backoff(batch[:half], ids, params, bar)
-                    + self._run_with_backoff(batch[half:], ids, params, bar))
+                self.batch_size = half
+
+        return run_halving(batch, lambda rows: self._run_batch([ids[i] for i in rows], [params[i] for i in rows], bar),
+                           on_halve=shrink,
+                           too_big=lambda i: f"out of memory generating for one prompt of {len(ids[i])} tokens; "
+                                             "lower max_new_tokens or use a device with more memory")
 
     def _config_for(self, max_new_tokens: int) -> GenerationConfig:
         config = copy.deepcopy(self.config)

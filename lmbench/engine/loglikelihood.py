@@ -11,16 +11,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import torch
 from tqdm.auto import tqdm
 
 from lmbench.engine.batching import AUTO_TOKEN_BUDGET, Group, cut_batches, parse_batch_size, plan_groups
 from lmbench.engine.forward import Scorer
-from lmbench.engine.memory import is_out_of_memory
+from lmbench.engine.memory import run_halving
 from lmbench.engine.rows import Row
 from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
 from lmbench.engine.tokenize import EncodedPair, PairEncoder
-from lmbench.errors import LmbenchError
 
 
 
@@ -78,22 +76,12 @@ class LoglikelihoodEngine:
         return results  # type: ignore[return-value]
 
     def _score_with_backoff(self, batch: list[Row], group: Group) -> list:
-        try:
-            return self.scorer.score(batch, prefix=group.prefix or None)
-        except (RuntimeError, torch.OutOfMemoryError) as exc:
-            if not is_out_of_memory(exc):
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            if len(batch) == 1:
-                raise LmbenchError(
-                    f"out of memory scoring one request of {len(group.prefix) + len(batch[0].tokens)} tokens; "
-                    "lower --max-length or use a device with more memory"
-                ) from None
-            half = len(batch) // 2
+        def shrink(half: int) -> None:
             if self.batch_size is None:
                 self.token_budget = max(1, self.token_budget // 2)
             else:
-                self.batch_size = max(1, half)
-            print(f"lmbench: out of memory at {len(batch)} rows; retrying with {half}", file=sys.stderr)
-            return self._score_with_backoff(batch[:half], group) + self._score_with_backoff(batch[half:], group)
+                self.batch_size = half
+
+        return run_halving(batch, lambda rows: self.scorer.score(rows, prefix=group.prefix or None), on_halve=shrink,
+                           too_big=lambda row: f"out of memory scoring one request of {len(group.prefix) + len(row.tokens)} "
+                                               "tokens; lower --max-length or use a device with more memory")
