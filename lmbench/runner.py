@@ -186,7 +186,7 @@ def _copy_cached(store: Any, run_id: str, prepared: list[PreparedTask], done: di
     for item in prepared:
         for doc in item.data.docs:
             hit = done.get((item.task_hash, doc.doc_hash))
-            if hit is not None:
+            if hit is not None and hit.get("run_id") != run_id:  # a resumed run already holds its own answers
                 rows.append({**{k: hit[k] for k in ("task_hash", "doc_hash", "prompt", "target", "prediction",
                                                      "choices", "logprobs", "metrics", "flagged")},
                              "task": item.task.name, "doc_id": doc.doc_id})
