@@ -59,6 +59,7 @@ class EvalConfig:
     ppl_model: str | None = None  # generation tasks: model scoring the responses' perplexity (default: the evaluated one)
     max_new_tokens: int | None = None  # generation tasks: override the task's default
     temperature: float = 0.0  # generation tasks: 0 = greedy; sampling is seeded per question from --seed
+    include_path: tuple[str, ...] = ()  # lm_eval: tasks: folders of harness task YAMLs, searched first
 
 
 @dataclass
@@ -117,7 +118,8 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     started = time.perf_counter()
     check_options(config)
     prepared, groups = prepare_tasks(config.tasks, shots=config.shots, limit=config.limit, data_dir=config.data_dir,
-                                     nll_prompt=config.nll_prompt, sample=config.sample, seed=config.seed)
+                                     nll_prompt=config.nll_prompt, sample=config.sample, seed=config.seed,
+                                     include_path=tuple(config.include_path))
     if any(p.task.kind == "generate" for p in prepared):
         extra = json.dumps(generation_identity(config), sort_keys=True)
         for p in prepared:
@@ -202,6 +204,7 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
 
     from lmbench.engine.loglikelihood import LoglikelihoodEngine
     from lmbench.engine.nll import TextScorer
+    from lmbench.harness.results import harness_records
     from lmbench.store import Store
 
     random.seed(config.seed)
@@ -212,6 +215,8 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
     scorers: dict[str, Any] = {}  # generation, reward and perplexity models, built on first use
     # Choice questions count one request per option up front; NLL samples add their windows as they are cut.
     total = sum(len(item.data.docs[i].choices) for item, idx in pending if item.task.kind == "choice" for i in idx)
+    total += sum(1 for item, idx in pending if item.task.kind == "harness" for i in idx
+                 for r in item.state.instances[item.data.docs[i].doc_id] if r.request_type == "loglikelihood")
     seconds: dict[str, float] = {}
     with tqdm(total=total, desc="loglikelihood", unit="req", disable=not config.progress, file=sys.stderr,
               dynamic_ncols=True) as bar:
@@ -221,6 +226,11 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
                 chunk = indices[start : start + config.write_every]
                 docs = [item.data.docs[i] for i in chunk]
                 prompts = [item.prompts[i] for i in chunk]
+                if item.task.kind == "harness":
+                    records = harness_records(item, docs, _bridge(scorers, lm, config, engine, texts, bar))
+                    with Store(db_path) as store:
+                        store.write_samples(run_id, pd.DataFrame(records))
+                    continue
                 requests = [r for doc, p in zip(docs, prompts) for r in item.task.requests(p, doc)]
                 if item.task.kind == "generate":
                     outputs = _generate(scorers, lm, config, docs, requests, texts)
@@ -237,10 +247,27 @@ def _compute(lm: Any, config: EvalConfig, pending: list, db_path: Path, run_id: 
     return seconds
 
 
+def _bridge(scorers: dict[str, Any], lm: Any, config: EvalConfig, engine: Any, texts: Any, bar: Any) -> Any:
+    """The harness model class over this run's engines (the generation engine is built on first use)."""
+    if "harness" not in scorers:
+        from lmbench.harness.lm import LmbenchLM
+
+        def generator() -> Any:
+            from lmbench.engine.generate import GenerationEngine
+
+            if "generate" not in scorers:
+                scorers["generate"] = GenerationEngine(lm.model, lm.tokenizer, lm.max_length,
+                                                       batch_size=config.batch_size, progress=config.progress)
+            return scorers["generate"]
+
+        scorers["harness"] = LmbenchLM(engine, texts, generator, bar=bar, seed=config.seed)
+    return scorers["harness"]
+
+
 def _generate(scorers: dict[str, Any], lm: Any, config: EvalConfig, docs: list, requests: list,
               texts: Any) -> list[dict[str, Any]]:
     """Generate answers, then score them: reward (if a reward model is given) and perplexity."""
-    from lmbench.engine.generate import GenerationEngine
+    from lmbench.engine.generate import GenerationEngine, fit_prompts
     from lmbench.engine.requests import GenerateRequest, NllRequest
 
     if "generate" not in scorers:
@@ -265,7 +292,7 @@ def _generate(scorers: dict[str, Any], lm: Any, config: EvalConfig, docs: list, 
         params["max_new_tokens"] = config.max_new_tokens
     requests = [GenerateRequest(r.prompt, {**r.params, **params, "seed": config.seed + int(hashlib.sha256(
         r.prompt.encode()).hexdigest()[:6], 16)}) for r in requests]
-    requests, truncated = _fit_prompts(scorers["generate"], lm, requests)
+    requests, truncated = fit_prompts(scorers["generate"], requests)
     generated = scorers["generate"].run(requests)
     answers = [g.text for g in generated]
     perplexity = scorers.get("ppl", texts).nll([NllRequest(((d.prompt, False), (a, True))) for d, a in zip(docs, answers)])
@@ -273,25 +300,6 @@ def _generate(scorers: dict[str, Any], lm: Any, config: EvalConfig, docs: list, 
     return [{"text": a, "reward": r, "nll": p.nll, "n_tokens": p.n_tokens, "n_new_tokens": g.n_new_tokens,
              "stopped_by": g.stopped_by, "truncated": t}
             for a, r, p, g, t in zip(answers, rewards, perplexity, generated, truncated)]
-
-
-def _fit_prompts(engine: Any, lm: Any, requests: list) -> tuple[list, list[bool]]:
-    """Cut prompts longer than the context (minus the answer's room) from the left, keeping the latest turns;
-    such samples are flagged rather than failing the whole run."""
-    from lmbench.engine.requests import GenerateRequest
-
-    fitted, truncated = [], []
-    for request in requests:
-        room = lm.max_length - int(request.params.get("max_new_tokens", 128))
-        ids = engine.encode(request.prompt)
-        prompt = request.prompt
-        while len(ids) > room and room > 0:
-            prompt = lm.tokenizer.decode(ids[-(room - 2):], skip_special_tokens=True)  # re-encoding may grow a little
-            ids = engine.encode(prompt)
-            room -= 2
-        fitted.append(GenerateRequest(prompt, request.params))
-        truncated.append(prompt != request.prompt)
-    return fitted, truncated
 
 
 def _run_samples(store: Any, run_id: str, prepared: list[PreparedTask]) -> pd.DataFrame:
@@ -322,10 +330,14 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
                        lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
                        identity=info.identity)
     for item in prepared:
+        config = {"template": item.task.template, "shots": item.shots, "description": item.task.description,
+                  "citation": item.task.citation}
+        if item.task.kind == "harness":
+            from lmbench.harness.task import harness_config
+
+            config |= harness_config(item)
         store.upsert_task(task_hash=item.task_hash, name=item.task.name, version=item.task.version,
-                          family=item.task.family, config={"template": item.task.template, "shots": item.shots,
-                                                           "description": item.task.description,
-                                                           "citation": item.task.citation})
+                          family=item.task.family, config=config)
 
 
 def _run_config(config: EvalConfig, prepared: list[PreparedTask], key: str) -> dict[str, Any]:

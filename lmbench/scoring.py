@@ -20,6 +20,7 @@ from lmbench.metrics.aggregate import Aggregate, macro, mean_stderr
 from lmbench.metrics.stats import bootstrap_ci, clustered_stderr
 from lmbench.metrics.choice import argmax, choice_scores
 from lmbench.tasks.prepare import PreparedTask
+from lmbench.tasks.registry import suites as registry_suites
 
 METRICS = ("acc", "acc_norm")
 NLL_METRICS = ("nll", "nll_per_token", "perplexity", "bits_per_byte")
@@ -76,6 +77,8 @@ def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[
     rows, per_task = [], {}
     for item in prepared:
         name = item.task.name
+        if item.task.kind == "harness":
+            continue  # aggregated below, per `lm_eval:` spec, by the harness's own functions
         if item.task.kind == "nll":
             task_rows = _nll_rows(name, by_task[name], seed)
         elif item.task.kind == "rolling":
@@ -88,7 +91,15 @@ def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[
         else:
             task_rows, per_task[name] = _choice_task(name, by_task[name], seed)
         rows += [{**r, "task_hash": item.task_hash} for r in task_rows]
+    harness = [item for item in prepared if item.task.kind == "harness"]
+    if harness:
+        from lmbench.harness.results import harness_result_rows
+
+        rows += harness_result_rows(harness, samples, seed)
+    suites = registry_suites()
     for group, members in groups.items():
+        if group in suites:
+            continue
         if all(kinds.get(m) == "nll" for m in members):
             pooled = [m for t in members for m in by_task[t]]
             group_rows = _nll_rows(group, pooled, seed)
@@ -97,7 +108,20 @@ def aggregate(prepared: list[PreparedTask], samples: pd.DataFrame, groups: dict[
         else:
             group_rows = _choice_group(group, members, samples, per_task)
         rows += [{**r, "task_hash": None} for r in group_rows]
+    for group in groups:
+        if group in suites:
+            rows += _suite_rows(suites[group], rows)
     return pd.DataFrame(rows)
+
+
+def _suite_rows(suite: Any, rows: list[dict]) -> list[dict]:
+    """The suite's `average`: plain mean of its headline metrics (absent when one of them is missing)."""
+    values = {(r["task"], r["metric"]): r["value"] for r in rows}
+    headline = [values.get(key) for key in suite.headline]
+    if any(v is None for v in headline):
+        return []
+    return [{"task": suite.name, "metric": "average", "value": sum(headline) / len(headline), "stderr": None,
+             "ci_low": None, "ci_high": None, "n": len(headline), "task_hash": None}]
 
 
 def _choice_task(name: str, metrics: list[dict], seed: int) -> tuple[list[dict], dict[str, Aggregate]]:

@@ -9,7 +9,7 @@ import typer
 
 def eval_command(
     checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
-    tasks: Annotated[str, typer.Option(help="Comma-separated tasks or groups (see `lmbench tasks`); mcq:FILE for your own.")] = "lmbench_sample",
+    tasks: Annotated[str, typer.Option(help="Comma-separated tasks, groups or suites (see `lmbench tasks`); mcq:FILE for your own; lm_eval:NAME for any lm-evaluation-harness task.")] = "lmbench_sample",
     shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
     sample: Annotated[Optional[int], typer.Option(help="Score N questions of each task drawn at random with --seed (PubMedQA's test file is sorted by label: prefer this to --limit).")] = None,
@@ -32,6 +32,7 @@ def eval_command(
     ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
     temperature: Annotated[float, typer.Option(help="Generation tasks: 0 = greedy; >0 samples, seeded per question from --seed.")] = 0.0,
+    include_path: Annotated[Optional[list[str]], typer.Option("--include-path", help="Folder of lm-evaluation-harness task YAMLs for lm_eval: tasks (repeatable); searched before the harness's own.")] = None,
 ) -> None:
     """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
     from lmbench.cli.render import print_outcome
@@ -44,5 +45,5 @@ def eval_command(
                         trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, reuse_prefix=prefix_reuse,
                         progress=progress, force=force, write_every=write_every,
                         nll_prompt=nll_prompt, reward_model=reward_model, ppl_model=ppl_model,
-                        max_new_tokens=max_new_tokens, temperature=temperature)
+                        max_new_tokens=max_new_tokens, temperature=temperature, include_path=tuple(include_path or ()))
     print_outcome(evaluate(config))

@@ -292,3 +292,20 @@ class GenerationEngine:
         if cuts:
             text, reason = text[:min(cuts)], "stop"
         return GenerationResult(text, len(prompt), len(token_ids), reason, tuple(token_ids))
+
+
+def fit_prompts(engine: GenerationEngine, requests: list[GenerateRequest]) -> tuple[list[GenerateRequest], list[bool]]:
+    """Cut prompts longer than the context (minus the answer's room) from the left, keeping the latest turns;
+    such samples are flagged rather than failing the whole run."""
+    fitted, truncated = [], []
+    for request in requests:
+        room = engine.max_length - int(request.params.get("max_new_tokens", 128))
+        ids = engine.encode(request.prompt)
+        prompt = request.prompt
+        while len(ids) > room and room > 0:
+            prompt = engine.tokenizer.decode(ids[-(room - 2):], skip_special_tokens=True)  # re-encoding may grow
+            ids = engine.encode(prompt)
+            room -= 2
+        fitted.append(GenerateRequest(prompt, request.params))
+        truncated.append(prompt != request.prompt)
+    return fitted, truncated

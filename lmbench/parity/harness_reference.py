@@ -176,7 +176,8 @@ def _write_task(task: str, spec: _Spec, root: Path) -> Path:
     return root / "tasks"
 
 
-def _load_model(model_path: str, **kwargs: Any) -> Any:
+def load_hflm(model_path: str, **kwargs: Any) -> Any:
+    """The harness's own HFLM on a local folder (no Hub lookup for its commit)."""
     from lm_eval.models.huggingface import HFLM
 
     class _LocalHFLM(HFLM):  # type: ignore[misc]
@@ -207,7 +208,7 @@ def run_harness(model_path: str, task: str, data_dir: str | Path, *, shots: int 
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    lm = _load_model(str(folder), batch_size=batch_size, dtype=dtype, device=device, max_length=max_length)
+    lm = load_hflm(str(folder), batch_size=batch_size, dtype=dtype, device=device, max_length=max_length)
     with tempfile.TemporaryDirectory(prefix="lmbench-harness-") as tmp:
         manager = TaskManager(include_path=str(_write_task(task, spec, Path(tmp))), include_defaults=False)
         start = time.perf_counter()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lmbench.data.locate import data_root
 from lmbench.errors import ConfigError
 from lmbench.models.fingerprint import files_digest
 from lmbench.tasks.base import MultipleChoiceTask, TaskData
-from lmbench.tasks.registry import resolve
+from lmbench.tasks.registry import resolve, suites
 
 
 @dataclass
@@ -19,11 +20,12 @@ class PreparedTask:
     shots: int
     task_hash: str
     prompts: list[str] = field(default_factory=list)
+    state: Any = None  # what a task family keeps between preparing and scoring (harness task objects)
 
 
 def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: str | None,
-                  nll_prompt: str | None = None, sample: int | None = None,
-                  seed: int = 1234) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
+                  nll_prompt: str | None = None, sample: int | None = None, seed: int = 1234,
+                  include_path: tuple[str, ...] = ()) -> tuple[list[PreparedTask], dict[str, tuple[str, ...]]]:
     """Tasks in order with their prompts, and the groups asked for (for micro/macro averages).
 
     `limit` keeps the first N questions (what lm-evaluation-harness's --limit does); `sample` draws N at
@@ -38,9 +40,15 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
     if nll_prompt is not None and "{input}" not in nll_prompt:
         raise ConfigError(f"--nll-prompt {nll_prompt!r} has no {{input}} placeholder; e.g. '###Human: {{input}}###Assistant:'")
     tasks, groups = resolve(spec)
+    fixed = [name for name in groups if name in suites()]
+    if fixed and shots is not None:
+        raise ConfigError(f"--shots cannot change suite {fixed[0]!r}: its shots are part of its definition; drop --shots")
     root = data_root(data_dir)
     prepared = []
     for task in tasks:
+        if task.kind == "harness":
+            prepared += task.prepare(root, shots=shots, limit=limit, sample=sample, seed=seed, include_path=include_path)
+            continue
         if nll_prompt is not None and task.kind == "nll":
             task = replace(task, template=nll_prompt)
         data = task.load(root)

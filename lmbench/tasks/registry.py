@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 from lmbench.errors import TaskError
 from lmbench.tasks.base import MultipleChoiceTask
@@ -12,7 +13,20 @@ from lmbench.tasks.base import MultipleChoiceTask
 _TASKS: dict[str, MultipleChoiceTask] = {}
 _GROUPS: dict[str, tuple[str, ...]] = {}
 _DYNAMIC: dict[str, Callable[[str], MultipleChoiceTask]] = {}
-_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf")
+_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf", "harness")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A fixed benchmark: members with their own shots, and an `average` over one headline metric of each."""
+
+    name: str
+    shots: tuple[tuple[str, int], ...]  # (task or group as passed to --tasks, shots)
+    headline: tuple[tuple[str, str], ...]  # (task or group, metric) averaged, plain mean
+    citation: str = ""
+
+
+_SUITES: dict[str, Suite] = {}
 _loaded = False
 
 
@@ -25,6 +39,15 @@ def register(task: MultipleChoiceTask) -> MultipleChoiceTask:
 
 def register_group(name: str, members: list[str]) -> None:
     _GROUPS[name] = tuple(members)
+
+
+def register_suite(suite: Suite) -> None:
+    _SUITES[suite.name] = suite
+
+
+def suites() -> dict[str, Suite]:
+    _ensure_loaded()
+    return dict(_SUITES)
 
 
 def register_prefix(prefix: str, factory: Callable[[str], MultipleChoiceTask]) -> None:
@@ -60,6 +83,14 @@ def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, .
         if sep and prefix in _DYNAMIC:
             task = _DYNAMIC[prefix](argument)
             tasks.setdefault(task.name, task)
+        elif name in _SUITES:
+            suite = _SUITES[name]
+            for member, shots in suite.shots:
+                members, member_groups = resolve(member)
+                asked_groups.update(member_groups)
+                for task in members:
+                    tasks.setdefault(task.name, _with_shots(task, shots))
+            asked_groups[name] = tuple(member for member, _ in suite.shots)
         elif name in _GROUPS:
             asked_groups[name] = _GROUPS[name]
             for member in _GROUPS[name]:
@@ -67,10 +98,16 @@ def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, .
         elif name in _TASKS:
             tasks.setdefault(name, _TASKS[name])
         else:
-            known = list(_TASKS) + list(_GROUPS)
+            known = list(_TASKS) + list(_GROUPS) + list(_SUITES)
             close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
             hint = f"did you mean {', '.join(close)}?" if close else "run `lmbench tasks` for the list"
             raise TaskError(f"unknown task {name!r}; {hint}")
     if not tasks:
         raise TaskError("no task given; pass --tasks NAME[,NAME...] (see `lmbench tasks`)")
     return list(tasks.values()), asked_groups
+
+
+def _with_shots(task: MultipleChoiceTask, shots: int) -> MultipleChoiceTask:
+    """A suite member with its shots fixed (harness tasks take them as `fixed_shots`)."""
+    names = {f.name for f in fields(task)}
+    return replace(task, default_shots=shots, **({"fixed_shots": shots} if "fixed_shots" in names else {}))

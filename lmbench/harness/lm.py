@@ -1,0 +1,86 @@
+"""`LmbenchLM`: an lm-evaluation-harness model class whose requests are served by lmbench's engine.
+
+loglikelihood -> `LoglikelihoodEngine` (harness-exact tokenization, prefix reuse, token-budget batches),
+loglikelihood_rolling -> `TextScorer.rolling` (the harness's rolling windows), generate_until ->
+`GenerationEngine` (stop strings, seeded per request). lmbench's runner drives it document by
+document; it also works on its own with the harness:
+
+    import lm_eval, lmbench.harness.lm
+    lm_eval.simple_evaluate(model="lmbench", model_args="pretrained=path/to/model", tasks=["arc_easy"])
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+
+from lmbench.engine.requests import GenerateRequest, LoglikelihoodRequest, RollingRequest
+
+DEFAULT_MAX_GEN_TOKS = 256  # the harness's HFLM default
+_GENERATION_KEYS = ("top_p", "top_k")
+
+
+@register_model("lmbench")
+class LmbenchLM(LM):
+    def __init__(self, engine: Any = None, texts: Any = None, generator: Any = None, *, bar: Any = None,
+                 seed: int = 1234, pretrained: str | None = None, **options: Any) -> None:
+        """Either the engines (what lmbench's runner passes) or `pretrained=` (any lmbench checkpoint spec)."""
+        super().__init__()
+        if engine is None:
+            engine, texts, generator = _engines_for(pretrained, **options)
+        self.engine, self.texts, self._generator = engine, texts, generator
+        self.bar = bar
+        self.seed = seed
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> LmbenchLM:
+        from lm_eval.utils import simple_parse_args_string
+
+        args = simple_parse_args_string(arg_string) | {k: v for k, v in (additional_config or {}).items()
+                                                       if v is not None and k in ("batch_size", "device")}
+        return cls(**args)
+
+    def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+        results = self.engine.run([LoglikelihoodRequest(*r.args[:2]) for r in requests], bar=self.bar)
+        return [(r.logprob, r.is_greedy) for r in results]
+
+    def loglikelihood_rolling(self, requests: list[Any], disable_tqdm: bool = False) -> list[float]:
+        return self.texts.rolling([RollingRequest(r.args[0]) for r in requests], bar=self.bar)
+
+    def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+        from lmbench.engine.generate import fit_prompts
+
+        generator = self._generator() if callable(self._generator) else self._generator
+        asked = [GenerateRequest(r.args[0], self._params(r.args[0], dict(r.args[1]))) for r in requests]
+        fitted, _ = fit_prompts(generator, asked)
+        return [g.text for g in generator.run(fitted)]
+
+    def _params(self, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The harness's generation kwargs (HFLM semantics) as lmbench generation parameters."""
+        until = kwargs.pop("until", None)
+        stop = [until] if isinstance(until, str) else list(until or [])
+        temperature = float(kwargs.pop("temperature", 0.0) or 0.0)
+        do_sample = bool(kwargs.pop("do_sample", False)) and temperature > 0
+        params: dict[str, Any] = {"max_new_tokens": int(kwargs.pop("max_gen_toks", DEFAULT_MAX_GEN_TOKS)),
+                                  "do_sample": do_sample, "stop": [s for s in stop if s]}
+        if do_sample:
+            params["temperature"] = temperature
+            params.update({k: kwargs[k] for k in _GENERATION_KEYS if k in kwargs})
+            params["seed"] = self.seed + int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16)
+        return params
+
+
+def _engines_for(pretrained: str | None, *, batch_size: Any = "auto", dtype: str = "auto", device: str = "auto",
+                 max_length: Any = None, **ignored: Any) -> tuple[Any, Any, Any]:
+    from lmbench.engine.generate import GenerationEngine
+    from lmbench.engine.loglikelihood import LoglikelihoodEngine
+    from lmbench.engine.nll import TextScorer
+    from lmbench.models.loader import load_model
+
+    lm = load_model(pretrained, dtype=dtype, device=device, max_length=int(max_length) if max_length else None)
+    engine = LoglikelihoodEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=str(batch_size), progress=True)
+    generator = GenerationEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=str(batch_size), progress=True)
+    return engine, TextScorer(engine), generator

@@ -1,0 +1,139 @@
+"""Harness documents -> lmbench sample records, and the harness's own aggregation of them.
+
+Per document the harness's filters and `process_results` give the per-sample metrics (stored as
+`metric` for the "none" filter, `metric,filter` otherwise); per task and group the harness's
+aggregation functions, stderr and group weighting give the reported numbers, from the stored
+per-sample metrics, so answers reused from the cache aggregate exactly like fresh ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+
+from lmbench.harness.task import PREFIX
+from lmbench.metrics.stats import bootstrap_ci
+
+BOOTSTRAP_ITERS = 100_000  # the harness's default (used only by metrics whose stderr is a bootstrap)
+
+
+def run_instances(lm: Any, instances: list[Any]) -> None:
+    """Fill each Instance's `resps` with the bridge model's answers (repeats included), one call per kind."""
+    by_type: dict[str, list[Any]] = defaultdict(list)
+    for instance in instances:
+        instance.resps = []
+        instance.filtered_resps = {}
+        by_type[instance.request_type].extend([instance] * (instance.repeats or 1))
+    for request_type, cloned in by_type.items():
+        for instance, answer in zip(cloned, getattr(lm, request_type)(cloned), strict=True):
+            instance.resps.append(answer)
+
+
+def harness_records(item: Any, docs: list, lm: Any) -> list[dict[str, Any]]:
+    """Score the documents' requests with `lm` and turn each document into one sample record."""
+    state = item.state
+    instances = [i for doc in docs for i in state.instances[doc.doc_id]]
+    run_instances(lm, instances)
+    for ensemble in getattr(state.task, "_filters", []):
+        ensemble.apply(instances)
+    return [_record(item, doc, state.instances[doc.doc_id]) for doc in docs]
+
+
+def _record(item: Any, doc: Any, requests: list[Any]) -> dict[str, Any]:
+    task = item.state.task
+    source = requests[0].doc if requests else {}
+    metrics: dict[str, Any] = {}
+    for key in (requests[0].filtered_resps if requests else {}):
+        scored = task.process_results(source, [r.filtered_resps[key] for r in requests])
+        metrics.update({(m if key == "none" else f"{m},{key}"): _plain(v) for m, v in scored.items()})
+    kind = requests[0].request_type if requests else ""
+    choices, logprobs, prediction = [], [], None
+    if kind == "loglikelihood":
+        choices = [str(r.args[1]) for r in requests]
+        logprobs = [float(r.resps[0][0]) for r in requests]
+        prediction = choices[max(range(len(logprobs)), key=logprobs.__getitem__)] if logprobs else None
+    elif kind == "loglikelihood_rolling":
+        logprobs = [float(r.resps[0]) for r in requests]
+    elif kind == "generate_until":
+        first = next(iter(requests[0].filtered_resps.values()))
+        prediction = str(first[0] if isinstance(first, list) and first else first)
+    return {"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
+            "prompt": str(requests[0].args[0]) if requests else None,
+            "target": _target(task, source), "prediction": prediction, "choices": choices, "logprobs": logprobs,
+            "metrics": metrics, "flagged": False}
+
+
+def _target(task: Any, doc: dict) -> str:
+    target = task.doc_to_target(doc)
+    if task.OUTPUT_TYPE == "multiple_choice" and isinstance(target, int):
+        options = task.doc_to_choice(doc)
+        if 0 <= target < len(options):
+            return str(options[target])
+    return str(target)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of a per-sample metric (numpy scalars -> Python, tuples -> lists)."""
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _split(key: str) -> tuple[str, str]:
+    metric, _, filter_key = key.partition(",")
+    return metric, filter_key or "none"
+
+
+def harness_result_rows(items: list[Any], samples: pd.DataFrame, seed: int = 1234) -> list[dict[str, Any]]:
+    """Per task and per harness group: the harness's aggregate, stderr and sample count, with a CI."""
+    from lm_eval.evaluator_utils import _process_results
+
+    rows = []
+    units: dict[int, list[Any]] = defaultdict(list)
+    for item in items:
+        units[id(item.state.unit)].append(item)
+    for unit_items in units.values():
+        unit = unit_items[0].state.unit
+        accumulated, per_sample = {}, {}
+        for item in unit_items:
+            raw: dict[tuple[str, str], list[Any]] = defaultdict(list)
+            for metrics in samples.loc[samples["task"] == item.task.name, "metrics"]:
+                for key, value in metrics.items():
+                    raw[_split(key)].append(value)
+            accumulated[item.state.task.task_name] = {"task": item.state.task, "raw_metrics": raw, "logged_samples": []}
+            per_sample[item.state.task.task_name] = (item.task_hash, raw)
+        out = _process_results(accumulated, unit.groups, BOOTSTRAP_ITERS)._to_eval_results()
+        counts = out.get("n-samples", {})
+        for name, entry in {**out.get("results", {}), **out.get("groups", {})}.items():
+            task_hash, raw = per_sample.get(name, (None, {}))
+            n = counts.get(name, {}).get("effective") if name in counts else sum(
+                len(next(iter(r.values()), [])) for _, r in per_sample.values())
+            for key, value in entry.items():
+                if "," not in key or "_stderr," in key or not isinstance(value, (int, float)):
+                    continue
+                metric, filter_key = _split(key)
+                stderr = entry.get(f"{metric}_stderr,{filter_key}")
+                stderr = float(stderr) if isinstance(stderr, (int, float)) and not math.isnan(stderr) else None
+                low, high = _interval(raw.get((metric, filter_key)), value, stderr, seed)
+                rows.append({"task": PREFIX + name, "task_hash": task_hash,
+                             "metric": metric if filter_key == "none" else f"{metric},{filter_key}",
+                             "value": float(value), "stderr": stderr, "ci_low": low, "ci_high": high, "n": n})
+    return rows
+
+
+def _interval(values: list | None, value: float, stderr: float | None, seed: int) -> tuple[Any, Any]:
+    """Percentile bootstrap of the mean when the metric is a mean of 0/1 or real per-sample numbers, else +-1.96 SE."""
+    if values and all(isinstance(v, (int, float)) for v in values):
+        numbers = [float(v) for v in values]
+        if abs(sum(numbers) / len(numbers) - value) < 1e-9:
+            return bootstrap_ci(numbers, seed=seed)
+    if stderr is None:
+        return None, None
+    return value - 1.96 * stderr, value + 1.96 * stderr

@@ -1,0 +1,234 @@
+"""A harness task as lmbench questions: one question per harness document, its requests built by the harness.
+
+`lm_eval:NAME` names a harness task, group or tag (built-in, or from a YAML under --include-path). The
+harness builds the task object and every request (prompts, few-shot examples, choices) exactly as
+`lm_eval` would; lmbench keeps, per document, the document and its requests' arguments, whose hash is
+the cache key, so a changed prompt or data row never reuses an old answer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import json
+import logging
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lmbench.errors import ConfigError, DataError, LmbenchError, TaskError
+from lmbench.harness.local_data import local_overrides
+from lmbench.harness.version import check_harness_version
+from lmbench.tasks.base import Doc, TaskData
+
+PREFIX = "lm_eval:"
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class HarnessTask:
+    """What `--tasks lm_eval:NAME` resolves to; `prepare` expands it into one prepared task per harness task."""
+
+    harness_name: str
+    fixed_shots: int | None = None  # set by suites (open_llm_v1); else --shots, else the task's own
+    family: str = "lm_eval"
+    kind: str = "harness"
+    version: str = ""
+    template: str = ""
+    description: str = ""
+    citation: str = ""
+    default_shots: int = 0
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.harness_name
+
+    def prepare(self, root: Path | None, *, shots: int | None, limit: int | None, sample: int | None, seed: int,
+                include_path: tuple[str, ...] = ()) -> list[Any]:
+        from lmbench.tasks.prepare import PreparedTask
+
+        harness_version = check_harness_version()
+        tasks, groups, files = load_harness(self.harness_name, root, include_path)
+        unit = HarnessUnit(self.name, groups, harness_version)
+        prepared = []
+        for task in tasks.values():
+            n_shots = _shots(task, self.fixed_shots, shots)
+            task.set_config(key="num_fewshot", value=n_shots)
+            task.set_fewshot_seed(seed=seed)
+            indices = _sample_indices(task, sample, seed)
+            task.build_all_requests(limit=None if indices else limit, samples=indices, rank=0, world_size=1)
+            docs, prompts, instances = _questions(task, limit, indices)
+            version = str((task.config.metadata or {}).get("version", getattr(task, "VERSION", "")))
+            wrapper = HarnessTask(task.config.task, family=f"lm_eval/{task.config.task}", version=version,
+                                  template=str(task.config.doc_to_text), description=str(task.config.description or ""),
+                                  citation="lm-evaluation-harness (EleutherAI): " + str(task.config.task),
+                                  default_shots=n_shots)
+            task_hash = _task_hash(task, n_shots, seed, files)
+            data = TaskData(docs, [], files)
+            state = HarnessState(task, instances, unit)
+            prepared.append(PreparedTask(wrapper, data, n_shots, task_hash, prompts, state=state))
+        return prepared
+
+
+@dataclass
+class HarnessUnit:
+    """The tasks one `lm_eval:NAME` expanded into share this: the harness groups to aggregate."""
+
+    spec: str
+    groups: dict[str, Any]
+    harness_version: str
+
+
+@dataclass
+class HarnessState:
+    task: Any  # the harness Task object
+    instances: dict[str, list[Any]]  # our doc_id -> the harness Instances of that document, in idx order
+    unit: HarnessUnit
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _shots(task: Any, fixed: int | None, asked: int | None) -> int:
+    own = task.get_config("num_fewshot")
+    if fixed is not None:
+        return fixed
+    if asked is not None and own != 0:  # the harness never overrides a task that fixes 0 shots
+        return asked
+    return int(own or 0)
+
+
+def _sample_indices(task: Any, sample: int | None, seed: int) -> list[int] | None:
+    if sample is None:
+        return None
+    n = len(task.eval_docs)
+    if sample >= n:
+        return None
+    return sorted(random.Random(f"{seed}:{task.config.task}").sample(range(n), sample))
+
+
+def _questions(task: Any, limit: int | None, indices: list[int] | None) -> tuple[list[Doc], list[str], dict]:
+    by_position: dict[int, list[Any]] = defaultdict(list)
+    for instance in task.instances:
+        by_position[instance.doc_id].append(instance)
+    docs, prompts, instances = [], [], {}
+    for position, doc in task.doc_iterator(rank=0, limit=None if indices else limit, world_size=1, samples=indices):
+        requests = sorted(by_position[position], key=lambda i: i.idx)
+        doc_id = str(indices[position] if indices else position)
+        fields = {"doc": json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False),
+                  "requests": json.dumps([[r.request_type, list(r.args)] for r in requests], default=str,
+                                         ensure_ascii=False)}
+        docs.append(Doc(doc_id, fields, (), -1))
+        prompts.append(str(requests[0].args[0]) if requests else "")
+        instances[doc_id] = requests
+    return docs, prompts, instances
+
+
+def _stable(value: Any) -> Any:
+    """A task config as JSON that does not change between processes (functions by name and source hash)."""
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if callable(value):
+        try:
+            source = inspect.getsource(value)
+        except (OSError, TypeError):
+            source = ""
+        name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__name__)}"
+        return f"{name}:{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return _ADDRESS.sub("", str(value))
+
+
+def _task_hash(task: Any, shots: int, seed: int, files: list[Path]) -> str:
+    from lmbench.models.fingerprint import files_digest
+
+    identity = {"harness_task": task.config.task, "config": _stable(task.dump_config()), "shots": shots,
+                "fewshot_seed": seed, "files": files_digest(files) if files else {}}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def _manager(include_path: tuple[str, ...], defaults: bool) -> Any:
+    import datasets
+    from lm_eval.tasks import TaskManager
+
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    datasets.disable_progress_bars()
+    return TaskManager(include_path=list(include_path) or None, include_defaults=defaults)
+
+
+def find_entry(name: str, include_path: tuple[str, ...]) -> tuple[Any, Any]:
+    """(task manager, index entry) for a harness name; the user's include path is searched first (fast)."""
+    for path in include_path:
+        if not Path(path).is_dir():
+            raise ConfigError(f"--include-path {path!r} is not a folder; point it at a folder of harness task YAMLs")
+    if include_path:
+        manager = _manager(include_path, False)
+        if name in manager.task_index:
+            return manager, manager.task_index[name]
+    manager = _manager(include_path, True)
+    if name in manager.task_index:
+        return manager, manager.task_index[name]
+    close = difflib.get_close_matches(name, manager.all_tasks, n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(PREFIX + c for c in close)}?" if close else "list them with `lm-eval ls tasks`"
+    where = f" or under --include-path {', '.join(include_path)}" if include_path else ""
+    raise TaskError(f"unknown lm-evaluation-harness task {PREFIX + name!r}: not among the {len(manager.all_tasks)} "
+                    f"tasks, groups and tags of lm-eval {check_harness_version()}{where}; {hint}")
+
+
+def load_harness(name: str, root: Path | None, include_path: tuple[str, ...]) -> tuple[dict, dict, list[Path]]:
+    """The harness's leaf tasks and groups for `name`, reading local data copies when present (see local_data)."""
+    from lm_eval.tasks._index import Kind
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    manager, entry = find_entry(name, include_path)
+    files: list[Path] = []
+    spec: Any = name
+    if entry.kind in (Kind.TASK, Kind.PY_TASK) and entry.yaml_path:
+        config = load_yaml(entry.yaml_path, resolve_func=True)
+        for structural in ("tag", "group", "task_list"):
+            config.pop(structural, None)
+        overrides, files, missing = local_overrides(root, config)
+        if files and missing:
+            raise DataError(f"{PREFIX + name}: the local copy is incomplete: missing {', '.join(missing)}; "
+                            "add those splits (rows as on the Hub) or remove the folder to read the Hub")
+        spec = {**config, **overrides}
+    try:
+        loaded = manager.load([spec])
+    except Exception as exc:  # the harness and `datasets` raise many kinds; all mean "could not build the task"
+        raise _load_error(name, entry, root, exc) from None
+    return loaded["tasks"], loaded.get("groups", {}), files
+
+
+def _load_error(name: str, entry: Any, root: Path | None, exc: Exception) -> LmbenchError:
+    from lm_eval.tasks._index import Kind
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from lmbench.harness.local_data import copy_folder, splits_needed
+
+    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    if entry.kind in (Kind.TASK, Kind.PY_TASK) and entry.yaml_path:
+        config = load_yaml(entry.yaml_path, resolve_func=False)
+        if config.get("dataset_path"):
+            folder = copy_folder(root or Path("DATA"), config)
+            expected = ", ".join(str(folder / f"{s}.jsonl") for s in splits_needed(config))
+            how = "" if root else " and pass --data-dir DATA"
+            return DataError(f"{PREFIX + name}: cannot load its data {config['dataset_path']}"
+                             f"{'/' + config['dataset_name'] if config.get('dataset_name') else ''} ({reason}); "
+                             f"offline, put a local copy at {expected}{how} (see README, Harness tasks)")
+    return TaskError(f"{PREFIX + name}: the harness could not build it ({reason}); groups and tags read the Hub: "
+                     "offline, list their tasks one by one, each with a local data copy")
+
+
+
+def harness_config(item: Any) -> dict[str, Any]:
+    """What the tasks table records for a harness task: the harness's full task config and version."""
+    state = item.state
+    return {"harness_task": state.task.config.task, "harness_version": state.unit.harness_version,
+            "harness_spec": state.unit.spec, "harness_config": _stable(state.task.dump_config())}

@@ -1,0 +1,159 @@
+"""lm-evaluation-harness tasks through lmbench (`lm_eval:NAME`): parity with the harness's own HFLM, cache, errors.
+
+The tasks are harness YAMLs written here over local JSONL files: a multiple-choice task (2-shot), a
+rolling-perplexity task and a greedy generation task, so all three request kinds of the bridge run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lmbench.errors import ConfigError
+from lmbench.harness.version import check_harness_version
+from lmbench.runner import EvalConfig, evaluate
+from lmbench.store import Store
+from lmbench.store.queries import samples_frame
+
+TASKS = ("toy_mc", "toy_ppl", "toy_gen")
+
+
+def _write_tasks(root: Path) -> Path:
+    data, tasks = root / "data", root / "tasks"
+    data.mkdir(parents=True)
+    tasks.mkdir()
+    colours = ["red", "green", "blue", "yellow", "black", "white"]
+    mc = [{"q": f"What colour is item number {i}?", "choices": [colours[(i + k) % 6] for k in range(4)],
+           "label": i % 4} for i in range(24)]
+    text = [{"text": f"The {colours[i % 6]} bird number {i} sang a song about the {colours[(i * 5) % 6]} sea."}
+            for i in range(12)]
+    gen = [{"q": f"Say the number {i}.", "a": str(i)} for i in range(6)]
+    for name, rows in (("mc", mc), ("text", text), ("gen", gen)):
+        with (data / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    common = {"dataset_path": "json", "metadata": {"version": 1.0}}
+    configs = {
+        "toy_mc": {**common, "dataset_kwargs": {"data_files": {"train": str(data / "mc.jsonl"),
+                                                               "test": str(data / "mc.jsonl")}},
+                   "output_type": "multiple_choice", "training_split": "train", "test_split": "test",
+                   "doc_to_text": "Question: {{q}}\nAnswer:", "doc_to_choice": "{{choices}}",
+                   "doc_to_target": "label", "num_fewshot": 2,
+                   "metric_list": [{"metric": "acc"}, {"metric": "acc_norm"}]},
+        "toy_ppl": {**common, "dataset_kwargs": {"data_files": {"test": str(data / "text.jsonl")}},
+                    "output_type": "loglikelihood_rolling", "test_split": "test", "doc_to_text": "",
+                    "doc_to_target": "{{text}}",
+                    "metric_list": [{"metric": "word_perplexity"}, {"metric": "byte_perplexity"},
+                                    {"metric": "bits_per_byte"}]},
+        "toy_gen": {**common, "dataset_kwargs": {"data_files": {"test": str(data / "gen.jsonl")}},
+                    "output_type": "generate_until", "test_split": "test", "doc_to_text": "{{q}}\nAnswer:",
+                    "doc_to_target": "{{a}}",
+                    "generation_kwargs": {"until": ["\n"], "max_gen_toks": 8, "do_sample": False},
+                    "metric_list": [{"metric": "exact_match"}]},
+    }
+    for name, config in configs.items():
+        (tasks / f"{name}.yaml").write_text(yaml.safe_dump({"task": name, **config}, sort_keys=False))
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def harness_tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    return _write_tasks(tmp_path_factory.mktemp("harness_tasks"))
+
+
+def _hflm(model: Path, include: Path) -> dict:
+    """The same tasks through the harness itself: its HFLM, its evaluator."""
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    from lmbench.parity.harness_reference import load_hflm
+
+    lm = load_hflm(str(model), batch_size=1, dtype="float32", device="cpu")
+    manager = TaskManager(include_path=str(include), include_defaults=False)
+    return simple_evaluate(model=lm, tasks=list(TASKS), log_samples=True, task_manager=manager,
+                           bootstrap_iters=0, random_seed=0, numpy_random_seed=1234, torch_random_seed=1234,
+                           fewshot_random_seed=1234)
+
+
+def test_bridge_matches_harness_hflm_per_sample(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=",".join(f"lm_eval:{t}" for t in TASKS),
+                                  include_path=(str(harness_tasks),), db=str(tmp_path / "r.duckdb"), progress=False,
+                                  batch_size="4"))
+    reference = _hflm(tiny_llama, harness_tasks)
+    ours = outcome.samples.set_index(["task", "doc_id"])
+    worst = 0.0
+    for task in TASKS:
+        logged = reference["samples"][task]
+        assert len(logged) == len(ours.loc[f"lm_eval:{task}"])
+        for sample in logged:
+            row = ours.loc[(f"lm_eval:{task}", str(sample["doc_id"]))]
+            assert row["prompt"] == sample["arguments"][0][0]
+            if task == "toy_gen":
+                assert row["prediction"] == sample["filtered_resps"][0]
+            else:
+                theirs = [float(r[0]) if isinstance(r, (list, tuple)) else float(r) for r in sample["filtered_resps"]]
+                worst = max(worst, max(abs(a - b) for a, b in zip(row["logprobs"], theirs)))
+            for metric in sample["metrics"]:
+                expected, got = sample[metric], row["metrics"][metric]
+                assert got == pytest.approx(expected, abs=1e-4) if not isinstance(expected, list) else \
+                    got[0] == pytest.approx(expected[0], abs=1e-4) and got[1] == expected[1]
+        for key, value in reference["results"][task].items():
+            metric, _, filt = key.partition(",")
+            if not filt or "_stderr" in metric or not isinstance(value, float):
+                continue
+            mine = outcome.results[(outcome.results["task"] == f"lm_eval:{task}") &
+                                   (outcome.results["metric"] == metric)]["value"].item()
+            assert mine == pytest.approx(value, rel=1e-4), (task, metric)
+    assert worst < 1e-4, worst
+    print(f"largest |log-likelihood difference| bridge vs HFLM: {worst:.2e}")
+
+
+def test_second_run_computes_nothing(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "cache.duckdb")
+
+    def run(limit: int | None, force: bool = False):
+        return evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_mc", limit=limit, force=force,
+                                   include_path=(str(harness_tasks),), db=db, progress=False))
+
+    first = run(10)
+    again = run(10)
+    assert again.status == "cached" and "load_s" not in again.timings  # the model was not even loaded
+    more = run(16)
+    assert more.reused == 10 and more.status == "done"  # the first ten documents came from the cache
+    forced = run(16, force=True)
+    with Store(Path(db)) as store:
+        samples = samples_frame(store, task="lm_eval:toy_mc")
+    by_run = {run_id: part.set_index("doc_id")["logprobs"] for run_id, part in samples.groupby("run_id")}
+    assert list(by_run[more.run_id]) == list(by_run[forced.run_id])  # reused answers equal recomputed ones
+    assert first.results.set_index("metric")["value"].to_dict().keys() >= {"acc", "acc_norm"}
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "lmbench.cli.app", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+def test_unknown_harness_task_lists_close_names(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    done = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:toy_mcc", "--include-path", str(harness_tasks),
+                "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "unknown lm-evaluation-harness task 'lm_eval:toy_mcc'" in done.stderr and "lm_eval:toy_mc" in done.stderr
+    builtin = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_chalenge", "--db", str(tmp_path / "x.duckdb"),
+                   cwd=tmp_path)
+    assert builtin.returncode == 2 and "did you mean lm_eval:arc_challenge" in builtin.stderr
+
+
+def test_unsupported_harness_version_is_a_one_line_error() -> None:
+    assert check_harness_version()  # the installed one is supported
+    for version, why in (("0.3.0", "is not supported"), ("0.5.1", "is not supported"), ("banana", "unreadable")):
+        with pytest.raises(ConfigError, match=why) as info:
+            check_harness_version(version)
+        assert "\n" not in str(info.value) and ">=0.4.8,<0.5" in str(info.value)
