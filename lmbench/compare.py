@@ -1,6 +1,15 @@
-"""Compare two models on the questions both answered: difference, paired bootstrap CI and p-value, McNemar."""
+"""Compare two models on the questions both answered: difference, paired bootstrap CI and p-value, McNemar.
+
+Questions are matched by (task, task hash, doc hash): the same question under the same task definition.
+A run imported from lm-evaluation-harness's own output and an lmbench run of that harness task
+(`lm_eval:NAME`) hash differently (the harness hashes the document, lmbench the document and its
+requests), so tasks with no hash match are matched by (task name without `lm_eval:`, doc id, exact
+prompt): an identical prompt string in the same-named task is the same question with the same shots.
+"""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 
@@ -9,29 +18,40 @@ from lmbench.store import Store
 from lmbench.store.queries import resolve_model
 
 _LATEST_ANSWERS = """
-SELECT s.task, s.task_hash, s.doc_hash, s.metrics FROM samples s JOIN runs r USING (run_id)
+SELECT s.task, s.task_hash, s.doc_hash, s.doc_id, s.prompt, s.metrics FROM samples s JOIN runs r USING (run_id)
 WHERE r.model_fingerprint = ? {task_filter}
-QUALIFY row_number() OVER (PARTITION BY s.task_hash, s.doc_hash ORDER BY s.created_at DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY s.task, s.task_hash, s.doc_hash, s.doc_id ORDER BY s.created_at DESC) = 1
 """
+HARNESS_PREFIX = "lm_eval:"
 
 
 def _answers(store: Store, fingerprint: str, task: str | None) -> pd.DataFrame:
-    sql = _LATEST_ANSWERS.format(task_filter="AND s.task = ?" if task else "")
-    frame = store.query(sql, [fingerprint] + ([task] if task else []))
-    import json
-
+    names = [task, task.removeprefix(HARNESS_PREFIX), HARNESS_PREFIX + task.removeprefix(HARNESS_PREFIX)] if task else []
+    sql = _LATEST_ANSWERS.format(task_filter="AND s.task IN (?, ?, ?)" if task else "")
+    frame = store.query(sql, [fingerprint] + names)
     frame["metrics"] = frame["metrics"].map(json.loads)
+    frame["name"] = frame["task"].str.removeprefix(HARNESS_PREFIX)
     return frame
+
+
+def _matched(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    exact = a.merge(b, on=["task", "task_hash", "doc_hash"], suffixes=("_a", "_b"))
+    exact = exact.assign(label=exact["task"], matched_by="hash")
+    done = set(exact["name_a"])
+    rest_a, rest_b = a[~a["name"].isin(done)], b[~b["name"].isin(done)]
+    loose = rest_a.merge(rest_b, on=["name", "doc_id", "prompt"], suffixes=("_a", "_b"))
+    loose = loose.assign(label=loose["task_b"], matched_by="prompt")
+    return pd.concat([exact[["label", "matched_by", "metrics_a", "metrics_b"]],
+                      loose[["label", "matched_by", "metrics_a", "metrics_b"]]], ignore_index=True)
 
 
 def compare_models(store: Store, model_a: str, model_b: str, *, task: str | None = None, metric: str = "acc",
                    seed: int = 1234, n_resamples: int = 10_000) -> tuple[str, str, pd.DataFrame]:
-    """Per task, on questions matched by (task hash, doc hash): both means, B - A, 95% CI, p-values, n."""
+    """Per task: both means, B - A, 95% CI, p-values, n, and how the questions were matched."""
     fa, fb = resolve_model(store, model_a), resolve_model(store, model_b)
-    a, b = _answers(store, fa, task), _answers(store, fb, task)
-    matched = a.merge(b, on=["task", "task_hash", "doc_hash"], suffixes=("_a", "_b"))
+    matched = _matched(_answers(store, fa, task), _answers(store, fb, task))
     rows = []
-    for name, part in matched.groupby("task", sort=True):
+    for (name, how), part in matched.groupby(["label", "matched_by"], sort=True):
         xa = [m.get(metric) for m in part["metrics_a"]]
         xb = [m.get(metric) for m in part["metrics_b"]]
         if len(part) < 2 or None in xa or None in xb:
@@ -42,5 +62,5 @@ def compare_models(store: Store, model_a: str, model_b: str, *, task: str | None
                      "p_bootstrap": result.p_value,
                      "p_mcnemar": result.mcnemar.p_value if result.mcnemar else None,
                      "a_only_right": result.mcnemar.b10 if result.mcnemar else None,
-                     "b_only_right": result.mcnemar.b01 if result.mcnemar else None})
+                     "b_only_right": result.mcnemar.b01 if result.mcnemar else None, "matched_by": how})
     return fa, fb, pd.DataFrame(rows)

@@ -157,3 +157,31 @@ def test_unsupported_harness_version_is_a_one_line_error() -> None:
         with pytest.raises(ConfigError, match=why) as info:
             check_harness_version(version)
         assert "\n" not in str(info.value) and ">=0.4.8,<0.5" in str(info.value)
+
+
+def test_imported_harness_run_compares_with_bridge_run(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    """`lm_eval --log_samples` output of the harness itself, imported, is matched question by question."""
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+    from lm_eval.tasks import TaskManager
+
+    from lmbench.compare import compare_models
+    from lmbench.store.harness_io import import_harness
+
+    tracker = EvaluationTracker(output_path=str(tmp_path / "out"))
+    out = simple_evaluate(model="hf", model_args=f"pretrained={tiny_llama},dtype=float32", tasks=["toy_mc"],
+                          log_samples=True, device="cpu", batch_size=1, evaluation_tracker=tracker,
+                          task_manager=TaskManager(include_path=str(harness_tasks), include_defaults=False))
+    samples = out.pop("samples")
+    tracker.save_results_aggregated(results=out, samples=samples)
+    tracker.save_results_samples(task_name="toy_mc", samples=samples["toy_mc"])
+    db = tmp_path / "both.duckdb"
+    with Store(db) as store:
+        import_harness(store, next((tmp_path / "out").rglob("results_*.json")), model_name="harness-hf")
+    ours = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_mc", include_path=(str(harness_tasks),),
+                               db=str(db), progress=False))
+    with Store(db, read_only=True) as store:
+        _, _, frame = compare_models(store, "harness-hf", ours.fingerprint, metric="acc")
+    row = frame.set_index("task").loc["lm_eval:toy_mc"]
+    assert row["n"] == 24 and row["matched_by"] == "prompt"
+    assert row["diff_b_minus_a"] == 0.0 and row["a_only_right"] == 0 and row["b_only_right"] == 0

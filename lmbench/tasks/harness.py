@@ -22,6 +22,6 @@ register_suite(Suite(
     "open_llm_v1",
     shots=(("lm_eval:arc_challenge", 25), ("lm_eval:hellaswag", 10), ("mmlu", 5), ("lm_eval:truthfulqa_mc2", 0)),
     headline=(("lm_eval:arc_challenge", "acc_norm"), ("lm_eval:hellaswag", "acc_norm"), ("mmlu", "acc_macro"),
-              ("lm_eval:truthfulqa_mc2", "mc2")),
+              ("lm_eval:truthfulqa_mc2", "acc")),  # the harness names the MC2 score `acc`
     citation="Open LLM Leaderboard v1 (Hugging Face, 2023); LMFlow (arXiv 2306.12420) Table 4",
 ))
