@@ -131,3 +131,12 @@ def test_bad_nll_data(case, recorded_db, tiny_llama, tmp_path):
 def test_nothing_recorded_is_lost(recorded_db):
     # Runs after the failing commands above (pytest keeps file order): the first run is still there, intact.
     assert _run_count(recorded_db) == 1
+
+
+@pytest.mark.parametrize("args, needle", [(("eval", "--limit", "abc"), "Invalid value for '--limit'"),
+                                          (("export-harness",), "Missing argument"),
+                                          (("eval", "--no-such-flag"), "No such option")])
+def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...], needle: str) -> None:
+    """Typer's own click copy raises these; they must not escape as tracebacks."""
+    result = run_cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and needle in result.stderr, result.stderr

@@ -29,18 +29,33 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _click_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage errors, exits, aborts) of click and of the click copy newer typer ships as `typer._click`."""
+    usage: list[type] = [click.exceptions.ClickException]
+    exits: list[type] = [click.exceptions.Exit, typer.Exit]
+    aborts: list[type] = [click.exceptions.Abort, typer.Abort, KeyboardInterrupt]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        usage.append(vendored.ClickException)
+    return tuple(usage), tuple(exits), tuple(aborts)
+
+
 def main() -> None:
+    usage, exits, aborts = _click_types()
     try:
         app(standalone_mode=False)
     except LmbenchError as exc:
         print(f"lmbench: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.ClickException as exc:
+    except usage as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except exits as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except aborts:
         print("lmbench: interrupted", file=sys.stderr)
         sys.exit(130)
 
