@@ -57,6 +57,7 @@ class HarnessTask:
         unit = HarnessUnit(self.name, groups, harness_version)
         prepared = []
         for task in tasks.values():
+            _check_supported(task)
             n_shots = _shots(task, self.fixed_shots, shots)
             task.set_config(key="num_fewshot", value=n_shots)
             task.set_fewshot_seed(seed=seed)
@@ -90,6 +91,15 @@ class HarnessState:
     instances: dict[str, list[Any]]  # our doc_id -> the harness Instances of that document, in idx order
     unit: HarnessUnit
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_supported(task: Any) -> None:
+    name = PREFIX + task.config.task
+    if getattr(task, "UNSAFE_CODE", False):
+        raise TaskError(f"{name} executes model-written code; lmbench does not run such tasks: use lm_eval with "
+                        "--confirm_run_unsafe_code in a sandbox")
+    if getattr(task, "MULTIMODAL", False):
+        raise TaskError(f"{name} needs images or audio; lmbench scores text-only causal language models")
 
 
 def _shots(task: Any, fixed: int | None, asked: int | None) -> int:
