@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lmbench.errors import ConfigError
+from lmbench.errors import ConfigError, DataError
 from lmbench.harness.version import check_harness_version
 from lmbench.runner import EvalConfig, evaluate
 from lmbench.store import Store
@@ -185,3 +185,32 @@ def test_imported_harness_run_compares_with_bridge_run(tiny_llama: Path, harness
     row = frame.set_index("task").loc["lm_eval:toy_mc"]
     assert row["n"] == 24 and row["matched_by"] == "prompt"
     assert row["diff_b_minus_a"] == 0.0 and row["a_only_right"] == 0 and row["b_only_right"] == 0
+
+
+def test_group_members_read_their_local_copies(tiny_llama: Path, tmp_path: Path) -> None:
+    """A harness group whose tasks name Hub datasets: each member finds DATA/hf/<path>/<name>/<split>.jsonl."""
+    data, tasks = tmp_path / "data", tmp_path / "tasks"
+    tasks.mkdir()
+    for part, n in (("alpha", 5), ("beta", 3)):
+        folder = data / "hf" / "lmbench-tests" / "toy" / part
+        folder.mkdir(parents=True)
+        folder.joinpath("test.jsonl").write_text("".join(
+            json.dumps({"q": f"{part} {i}?", "choices": ["yes", "no"], "label": i % 2}) + "\n" for i in range(n)))
+        (tasks / f"toy_{part}.yaml").write_text(yaml.safe_dump({
+            "task": f"toy_{part}", "dataset_path": "lmbench-tests/toy", "dataset_name": part, "test_split": "test",
+            "output_type": "multiple_choice", "doc_to_text": "{{q}}", "doc_to_choice": "{{choices}}",
+            "doc_to_target": "label", "metric_list": [{"metric": "acc"}]}))
+    (tasks / "toy_group.yaml").write_text(yaml.safe_dump({
+        "group": "toy_group", "task": ["toy_alpha", "toy_beta"],
+        "aggregate_metric_list": [{"metric": "acc", "aggregation": "mean", "weight_by_size": True}]}))
+    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_group", data_dir=str(data),
+                                  include_path=(str(tasks),), db=str(tmp_path / "g.duckdb"), progress=False))
+    acc = outcome.results[outcome.results["metric"] == "acc"].set_index("task")
+    assert list(acc.loc[["lm_eval:toy_alpha", "lm_eval:toy_beta", "lm_eval:toy_group"], "n"]) == [5, 3, 8]
+    weighted = (acc.loc["lm_eval:toy_alpha", "value"] * 5 + acc.loc["lm_eval:toy_beta", "value"] * 3) / 8
+    assert acc.loc["lm_eval:toy_group", "value"] == pytest.approx(weighted)
+    missing = tmp_path / "empty"
+    missing.mkdir()
+    with pytest.raises(DataError, match=r"building lm_eval:toy_alpha.*hf/lmbench-tests/toy/alpha/test.jsonl"):
+        evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_group", data_dir=str(missing),
+                            include_path=(str(tasks),), db=str(tmp_path / "g.duckdb"), progress=False))

@@ -113,8 +113,8 @@ def harness_result_rows(items: list[Any], samples: pd.DataFrame, seed: int = 123
         counts = out.get("n-samples", {})
         for name, entry in {**out.get("results", {}), **out.get("groups", {})}.items():
             task_hash, raw = per_sample.get(name, (None, {}))
-            n = counts.get(name, {}).get("effective") if name in counts else sum(
-                len(next(iter(r.values()), [])) for _, r in per_sample.values())
+            members = [name] if name in counts else [t.task_name for t in unit.groups[name].get_all_tasks()]
+            n = sum(int(counts.get(m, {}).get("effective") or 0) for m in members)
             for key, value in entry.items():
                 if "," not in key or "_stderr," in key or not isinstance(value, (int, float)):
                     continue

@@ -193,48 +193,56 @@ def find_entry(name: str, include_path: tuple[str, ...]) -> tuple[Any, Any]:
 
 
 def load_harness(name: str, root: Path | None, include_path: tuple[str, ...]) -> tuple[dict, dict, list[Path]]:
-    """The harness's leaf tasks and groups for `name`, reading local data copies when present (see local_data)."""
-    from lm_eval.tasks._index import Kind
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    manager, entry = find_entry(name, include_path)
-    files: list[Path] = []
-    spec: Any = name
-    if entry.kind in (Kind.TASK, Kind.PY_TASK) and entry.yaml_path:
-        config = load_yaml(entry.yaml_path, resolve_func=True)
-        for structural in ("tag", "group", "task_list"):
-            config.pop(structural, None)
-        overrides, files, missing = local_overrides(root, config)
-        if files and missing:
-            raise DataError(f"{PREFIX + name}: the local copy is incomplete: missing {', '.join(missing)}; "
-                            "add those splits (rows as on the Hub) or remove the folder to read the Hub")
-        spec = {**config, **overrides}
+    """The harness's leaf tasks and groups for `name`, each task reading its local data copy when there is one."""
+    manager, _ = find_entry(name, include_path)
+    factory = _local_data_factory(root)
+    manager._factory = factory  # every task of a group or tag is built by it, so each finds its own copy
     try:
-        loaded = manager.load([spec])
+        loaded = manager.load([name])
+    except LmbenchError:
+        raise
     except Exception as exc:  # the harness and `datasets` raise many kinds; all mean "could not build the task"
-        raise _load_error(name, entry, root, exc) from None
-    return loaded["tasks"], loaded.get("groups", {}), files
+        raise _load_error(name, factory.current, root, exc) from None
+    return loaded["tasks"], loaded.get("groups", {}), factory.files
 
 
-def _load_error(name: str, entry: Any, root: Path | None, exc: Exception) -> LmbenchError:
-    from lm_eval.tasks._index import Kind
-    from lm_eval.tasks._yaml_loader import load_yaml
+def _local_data_factory(root: Path | None) -> Any:
+    """The harness's TaskFactory, pointing each task it builds at DATA/hf/... when that copy exists."""
+    from lm_eval.tasks._factory import TaskFactory
 
+    class LocalDataFactory(TaskFactory):
+        def __init__(self) -> None:
+            super().__init__()
+            self.files: list[Path] = []
+            self.current: dict[str, Any] = {}  # config of the task being built, for the error message
+
+        def _build_task(self, entry: Any, overrides: dict[str, Any] | None) -> Any:
+            config = self._load_full_config(entry, overrides)
+            self.current = config
+            local, files, missing = local_overrides(root, config)
+            if files and missing:
+                raise DataError(f"{PREFIX + str(config.get('task'))}: the local copy is incomplete: missing "
+                                f"{', '.join(missing)}; add those splits (rows as on the Hub) or remove the folder")
+            self.files += files
+            return super()._build_task(entry, {**(overrides or {}), **local} if local else overrides)
+
+    return LocalDataFactory()
+
+
+def _load_error(name: str, config: dict[str, Any], root: Path | None, exc: Exception) -> LmbenchError:
     from lmbench.harness.local_data import copy_folder, splits_needed
 
     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
-    if entry.kind in (Kind.TASK, Kind.PY_TASK) and entry.yaml_path:
-        config = load_yaml(entry.yaml_path, resolve_func=False)
-        if config.get("dataset_path"):
-            folder = copy_folder(root or Path("DATA"), config)
-            expected = ", ".join(str(folder / f"{s}.jsonl") for s in splits_needed(config))
-            how = "" if root else " and pass --data-dir DATA"
-            return DataError(f"{PREFIX + name}: cannot load its data {config['dataset_path']}"
-                             f"{'/' + config['dataset_name'] if config.get('dataset_name') else ''} ({reason}); "
-                             f"offline, put a local copy at {expected}{how} (see README, Harness tasks)")
-    return TaskError(f"{PREFIX + name}: the harness could not build it ({reason}); groups and tags read the Hub: "
-                     "offline, list their tasks one by one, each with a local data copy")
-
+    if config.get("dataset_path") and not callable(config.get("custom_dataset")):
+        task = PREFIX + str(config.get("task"))
+        part = f" (building {task})" if task != PREFIX + name else ""
+        folder = copy_folder(root or Path("DATA"), config)
+        expected = ", ".join(str(folder / f"{s}.jsonl") for s in splits_needed(config))
+        how = "" if root else " and pass --data-dir DATA"
+        return DataError(f"{PREFIX + name}{part}: cannot load its data {config['dataset_path']}"
+                         f"{'/' + config['dataset_name'] if config.get('dataset_name') else ''} ({reason}); "
+                         f"offline, put a local copy at {expected}{how} (see README, harness tasks)")
+    return TaskError(f"{PREFIX + name}: the harness could not build it ({reason})")
 
 
 def harness_config(item: Any) -> dict[str, Any]:
