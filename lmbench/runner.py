@@ -153,7 +153,7 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
             run_id = previous["run_id"]
             reopen_run(store, run_id)
         else:
-            run_id = store.start_run(model_fingerprint=info.fingerprint, config=_run_config(config, prepared, key),
+            run_id = store.start_run(model_fingerprint=info.fingerprint, config=_run_config(config, prepared, key, groups),
                                      seed=config.seed, device=info.device, versions=library_versions(),
                                      git_sha=git_sha(), command=" ".join(["lmbench", *sys.argv[1:]]))
         reused = _copy_cached(store, run_id, prepared, done)
@@ -340,12 +340,25 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
                           family=item.task.family, config=config)
 
 
-def _run_config(config: EvalConfig, prepared: list[PreparedTask], key: str) -> dict[str, Any]:
+def _group_shots(prepared: list[PreparedTask], groups: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Shots of each group whose members all ran with the same number (a suite mixing shots has none)."""
+    shots: dict[str, int] = {p.task.name: p.shots for p in prepared}
+    for _ in range(2):  # suites contain groups: a second pass sees the groups' own shots
+        for group, members in groups.items():
+            values = {shots.get(m) for m in members}
+            if len(values) == 1 and None not in values:
+                shots[group] = values.pop()
+    return {g: shots[g] for g in groups if g in shots}
+
+
+def _run_config(config: EvalConfig, prepared: list[PreparedTask], key: str,
+                groups: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if any(p.task.kind == "generate" for p in prepared):
         from lmbench.engine.reward import PAIR_FORMAT
 
         extra = {"reward_pair_format": PAIR_FORMAT if config.reward_model else None,
                  "ppl_model_used": config.ppl_model or "the evaluated model"}
-    return {**asdict(config), "run_key": key, "task_shots": {p.task.name: p.shots for p in prepared},
+    task_shots = {p.task.name: p.shots for p in prepared} | _group_shots(prepared, groups or {})
+    return {**asdict(config), "run_key": key, "task_shots": task_shots,
             "n_docs": {p.task.name: len(p.data.docs) for p in prepared}, **extra}
