@@ -3,8 +3,9 @@
 Questions are matched by (task, task hash, doc hash): the same question under the same task definition.
 A run imported from lm-evaluation-harness's own output and an lmbench run of that harness task
 (`lm_eval:NAME`) hash differently (the harness hashes the document, lmbench the document and its
-requests), so tasks with no hash match are matched by (task name without `lm_eval:`, doc id, exact
-prompt): an identical prompt string in the same-named task is the same question with the same shots.
+requests), so between those two only (`NAME` vs `lm_eval:NAME`), tasks with no hash match are matched
+by (doc id, exact prompt): an identical prompt string in the same-named task is the same question with
+the same shots.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from lmbench.store import Store
 from lmbench.store.queries import resolve_model
 
 _LATEST_ANSWERS = """
-SELECT s.task, s.task_hash, s.doc_hash, s.doc_id, s.prompt, s.metrics FROM samples s JOIN runs r USING (run_id)
+SELECT s.task, s.task_hash, s.doc_hash, s.doc_id, s.prompt, s.metrics, s.created_at
+FROM samples s JOIN runs r USING (run_id)
 WHERE r.model_fingerprint = ? {task_filter}
 QUALIFY row_number() OVER (PARTITION BY s.task, s.task_hash, s.doc_hash, s.doc_id ORDER BY s.created_at DESC) = 1
 """
@@ -38,8 +40,14 @@ def _matched(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     exact = a.merge(b, on=["task", "task_hash", "doc_hash"], suffixes=("_a", "_b"))
     exact = exact.assign(label=exact["task"], matched_by="hash")
     done = set(exact["name_a"])
-    rest_a, rest_b = a[~a["name"].isin(done)], b[~b["name"].isin(done)]
-    loose = rest_a.merge(rest_b, on=["name", "doc_id", "prompt"], suffixes=("_a", "_b"))
+
+    def rest(frame: pd.DataFrame) -> pd.DataFrame:  # one answer per question: the latest
+        left = frame[~frame["name"].isin(done)].sort_values("created_at")
+        return left.drop_duplicates(["name", "doc_id", "prompt"], keep="last")
+
+    loose = rest(a).merge(rest(b), on=["name", "doc_id", "prompt"], suffixes=("_a", "_b"))
+    harness = loose["task_a"].str.startswith(HARNESS_PREFIX) | loose["task_b"].str.startswith(HARNESS_PREFIX)
+    loose = loose[harness & (loose["task_a"] != loose["task_b"])]  # an imported harness run vs a bridge run
     loose = loose.assign(label=loose["task_b"], matched_by="prompt")
     return pd.concat([exact[["label", "matched_by", "metrics_a", "metrics_b"]],
                       loose[["label", "matched_by", "metrics_a", "metrics_b"]]], ignore_index=True)

@@ -153,10 +153,10 @@ def test_unknown_harness_task_lists_close_names(tiny_llama: Path, harness_tasks:
 
 def test_unsupported_harness_version_is_a_one_line_error() -> None:
     assert check_harness_version()  # the installed one is supported
-    for version, why in (("0.3.0", "is not supported"), ("0.5.1", "is not supported"), ("banana", "unreadable")):
+    for version, why in (("0.4.11", "is not supported"), ("0.5.1", "is not supported"), ("banana", "unreadable")):
         with pytest.raises(ConfigError, match=why) as info:
             check_harness_version(version)
-        assert "\n" not in str(info.value) and ">=0.4.8,<0.5" in str(info.value)
+        assert "\n" not in str(info.value) and ">=0.4.12,<0.5" in str(info.value)
 
 
 def test_imported_harness_run_compares_with_bridge_run(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
@@ -214,3 +214,45 @@ def test_group_members_read_their_local_copies(tiny_llama: Path, tmp_path: Path)
     with pytest.raises(DataError, match=r"building lm_eval:toy_alpha.*hf/lmbench-tests/toy/alpha/test.jsonl"):
         evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_group", data_dir=str(missing),
                             include_path=(str(tasks),), db=str(tmp_path / "g.duckdb"), progress=False))
+
+
+def test_conflicting_and_overlapping_requests_are_refused(harness_tasks: Path, tmp_path: Path) -> None:
+    from lmbench.errors import TaskError
+    from lmbench.tasks.prepare import prepare_tasks
+    from lmbench.tasks.registry import resolve
+
+    for spec in ("lm_eval:arc_challenge,open_llm_v1", "open_llm_v1,lm_eval:arc_challenge"):
+        with pytest.raises(TaskError, match="fixes it at 25 shots|suite that fixes its shots"):
+            resolve(spec)
+    resolve("mmlu,open_llm_v1")  # same shots (5) both ways: fine
+    group = tmp_path / "group"
+    group.mkdir()
+    (group / "toy_both.yaml").write_text(yaml.safe_dump({"group": "toy_both", "task": ["toy_mc", "toy_ppl"]}))
+    with pytest.raises(ConfigError, match="repeats lm_eval:toy_mc"):
+        prepare_tasks("lm_eval:toy_both,lm_eval:toy_mc", shots=None, limit=2, data_dir=None,
+                      include_path=(str(harness_tasks), str(group)))
+
+
+def test_broken_template_is_a_task_error_not_a_data_error(tiny_llama: Path, harness_tasks: Path,
+                                                          tmp_path: Path) -> None:
+    from lmbench.errors import TaskError
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    config = yaml.safe_load((harness_tasks / "toy_mc.yaml").read_text())
+    config.update(task="toy_broken", doc_to_text="{{ q.no_such_attribute() }}")
+    (broken / "toy_broken.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(TaskError, match="lm_eval:toy_broken: the harness could not build") as info:
+        evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_broken", include_path=(str(broken),),
+                            db=str(tmp_path / "b.duckdb"), progress=False))
+    assert "\n" not in str(info.value)
+
+
+def test_repeated_sampled_requests_draw_different_seeds() -> None:
+    from lmbench.harness.lm import LmbenchLM
+
+    lm = LmbenchLM(engine=object(), texts=None, generator=None, seed=7)
+    kwargs = {"until": ["\n"], "do_sample": True, "temperature": 0.8}
+    seeds = {lm._params("same prompt", dict(kwargs), k)["seed"] for k in range(4)}
+    assert len(seeds) == 4
+    assert lm._params("p", {"until": "\n", "max_gen_toks": 5})["stop"] == ["\n"]  # greedy: no seed needed

@@ -54,11 +54,15 @@ class LmbenchLM(LM):
         from lmbench.engine.generate import fit_prompts
 
         generator = self._generator() if callable(self._generator) else self._generator
-        asked = [GenerateRequest(r.args[0], self._params(r.args[0], dict(r.args[1]))) for r in requests]
+        repeat: dict[int, int] = {}  # the harness passes an Instance `repeats` times: each copy samples anew
+        asked = []
+        for r in requests:
+            repeat[id(r)] = repeat.get(id(r), -1) + 1
+            asked.append(GenerateRequest(r.args[0], self._params(r.args[0], dict(r.args[1]), repeat[id(r)])))
         fitted, _ = fit_prompts(generator, asked)
         return [g.text for g in generator.run(fitted)]
 
-    def _params(self, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _params(self, prompt: str, kwargs: dict[str, Any], repeat: int = 0) -> dict[str, Any]:
         """The harness's generation kwargs (HFLM semantics) as lmbench generation parameters."""
         until = kwargs.pop("until", None)
         stop = [until] if isinstance(until, str) else list(until or [])
@@ -69,7 +73,7 @@ class LmbenchLM(LM):
         if do_sample:
             params["temperature"] = temperature
             params.update({k: kwargs[k] for k in _GENERATION_KEYS if k in kwargs})
-            params["seed"] = self.seed + int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16)
+            params["seed"] = self.seed + repeat + int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 1009
         return params
 
 

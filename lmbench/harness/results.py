@@ -8,7 +8,9 @@ per-sample metrics, so answers reused from the cache aggregate exactly like fres
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -17,7 +19,9 @@ import pandas as pd
 from lmbench.harness.task import PREFIX
 from lmbench.metrics.stats import bootstrap_ci
 
-BOOTSTRAP_ITERS = 100_000  # the harness's default (used only by metrics whose stderr is a bootstrap)
+# Only metrics without a closed-form stderr (perplexities, f1, bleu, ...) bootstrap; the harness's default of
+# 100k resamples in a process pool costs minutes on every aggregation, cached runs included.
+BOOTSTRAP_ITERS = 1_000
 
 
 def run_instances(lm: Any, instances: list[Any]) -> None:
@@ -109,7 +113,8 @@ def harness_result_rows(items: list[Any], samples: pd.DataFrame, seed: int = 123
                     raw[_split(key)].append(value)
             accumulated[item.state.task.task_name] = {"task": item.state.task, "raw_metrics": raw, "logged_samples": []}
             per_sample[item.state.task.task_name] = (item.task_hash, raw)
-        out = _process_results(accumulated, unit.groups, BOOTSTRAP_ITERS)._to_eval_results()
+        with contextlib.redirect_stdout(sys.stderr):  # the harness prints its bootstrap progress to stdout
+            out = _process_results(accumulated, unit.groups, BOOTSTRAP_ITERS)._to_eval_results()
         counts = out.get("n-samples", {})
         for name, entry in {**out.get("results", {}), **out.get("groups", {})}.items():
             task_hash, raw = per_sample.get(name, (None, {}))

@@ -62,14 +62,20 @@ class HarnessTask:
             task.set_config(key="num_fewshot", value=n_shots)
             task.set_fewshot_seed(seed=seed)
             indices = _sample_indices(task, sample, seed)
-            task.build_all_requests(limit=None if indices else limit, samples=indices, rank=0, world_size=1)
-            docs, prompts, instances = _questions(task, limit, indices)
+            try:
+                task.build_all_requests(limit=None if indices else limit, samples=indices, rank=0, world_size=1)
+                docs, prompts, instances = _questions(task, limit, indices)
+            except LmbenchError:
+                raise
+            except Exception as exc:  # templates, few-shot pools, empty splits: the harness raises many kinds
+                raise TaskError(f"{PREFIX + task.config.task}: the harness could not build its requests "
+                                f"({_reason(exc)}); check the task's YAML and data") from None
             version = str((task.config.metadata or {}).get("version", getattr(task, "VERSION", "")))
             wrapper = HarnessTask(task.config.task, family=f"lm_eval/{task.config.task}", version=version,
                                   template=str(task.config.doc_to_text), description=str(task.config.description or ""),
                                   citation="lm-evaluation-harness (EleutherAI): " + str(task.config.task),
                                   default_shots=n_shots)
-            task_hash = _task_hash(task, n_shots, seed, files)
+            task_hash = _task_hash(task, n_shots, seed, files, harness_version)
             data = TaskData(docs, [], files)
             state = HarnessState(task, instances, unit)
             prepared.append(PreparedTask(wrapper, data, n_shots, task_hash, prompts, state=state))
@@ -155,11 +161,19 @@ def _stable(value: Any) -> Any:
     return _ADDRESS.sub("", str(value))
 
 
-def _task_hash(task: Any, shots: int, seed: int, files: list[Path]) -> str:
+def _task_hash(task: Any, shots: int, seed: int, files: list[Path], harness_version: str) -> str:
+    """Config (functions by source hash), shots, seed, data file contents and the harness's minor version (its
+    metric and filter code). Paths are left out: moving the data or the virtualenv keeps the cache."""
     from lmbench.models.fingerprint import files_digest
 
-    identity = {"harness_task": task.config.task, "config": _stable(task.dump_config()), "shots": shots,
-                "fewshot_seed": seed, "files": files_digest(files) if files else {}}
+    config = _stable(task.dump_config())
+    (config.get("metadata") or {}).pop("config_source", None)
+    data_files = (config.get("dataset_kwargs") or {}).get("data_files")
+    if isinstance(data_files, dict):
+        config["dataset_kwargs"]["data_files"] = sorted(data_files)
+    identity = {"harness_task": task.config.task, "config": config, "shots": shots, "fewshot_seed": seed,
+                "files": sorted(files_digest(files).values()) if files else [],
+                "harness": ".".join(harness_version.split(".")[:2])}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -170,21 +184,26 @@ def _manager(include_path: tuple[str, ...], defaults: bool) -> Any:
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     datasets.disable_progress_bars()
-    return TaskManager(include_path=list(include_path) or None, include_defaults=defaults)
+    try:
+        return TaskManager(include_path=list(include_path) or None, include_defaults=defaults)
+    except Exception as exc:  # a broken YAML under --include-path
+        raise ConfigError(f"--include-path {', '.join(include_path)}: the harness could not read its task YAMLs "
+                          f"({_reason(exc)}); fix the file it names") from None
 
 
-def find_entry(name: str, include_path: tuple[str, ...]) -> tuple[Any, Any]:
-    """(task manager, index entry) for a harness name; the user's include path is searched first (fast)."""
+def find_entry(name: str, include_path: tuple[str, ...]) -> tuple[Any, Any, bool]:
+    """(task manager, index entry, whether the manager has the built-in tasks); --include-path is searched
+    first, without indexing the harness's 14k built-in tasks (about 7 s), which are indexed only when needed."""
     for path in include_path:
         if not Path(path).is_dir():
             raise ConfigError(f"--include-path {path!r} is not a folder; point it at a folder of harness task YAMLs")
     if include_path:
         manager = _manager(include_path, False)
         if name in manager.task_index:
-            return manager, manager.task_index[name]
+            return manager, manager.task_index[name], False
     manager = _manager(include_path, True)
     if name in manager.task_index:
-        return manager, manager.task_index[name]
+        return manager, manager.task_index[name], True
     close = difflib.get_close_matches(name, manager.all_tasks, n=5, cutoff=0.6)
     hint = f"did you mean {', '.join(PREFIX + c for c in close)}?" if close else "list them with `lm-eval ls tasks`"
     where = f" or under --include-path {', '.join(include_path)}" if include_path else ""
@@ -192,17 +211,35 @@ def find_entry(name: str, include_path: tuple[str, ...]) -> tuple[Any, Any]:
                     f"tasks, groups and tags of lm-eval {check_harness_version()}{where}; {hint}")
 
 
+class _BuildError(Exception):
+    def __init__(self, cause: Exception, config: dict[str, Any]) -> None:
+        super().__init__(str(cause))
+        self.cause, self.config = cause, config
+
+
 def load_harness(name: str, root: Path | None, include_path: tuple[str, ...]) -> tuple[dict, dict, list[Path]]:
     """The harness's leaf tasks and groups for `name`, each task reading its local data copy when there is one."""
-    manager, _ = find_entry(name, include_path)
+    manager, _, with_defaults = find_entry(name, include_path)
+    try:
+        return _build(manager, name, root)
+    except _BuildError as failure:
+        if with_defaults:
+            raise _load_error(name, failure.config, root, failure.cause) from None
+    try:  # a user's group may list the harness's own tasks: build it again with those indexed
+        return _build(_manager(include_path, True), name, root)
+    except _BuildError as failure:
+        raise _load_error(name, failure.config, root, failure.cause) from None
+
+
+def _build(manager: Any, name: str, root: Path | None) -> tuple[dict, dict, list[Path]]:
     factory = _local_data_factory(root)
     manager._factory = factory  # every task of a group or tag is built by it, so each finds its own copy
     try:
         loaded = manager.load([name])
     except LmbenchError:
         raise
-    except Exception as exc:  # the harness and `datasets` raise many kinds; all mean "could not build the task"
-        raise _load_error(name, factory.current, root, exc) from None
+    except Exception as exc:  # the harness and `datasets` raise many kinds; classified in _load_error
+        raise _BuildError(exc, factory.current) from None
     return loaded["tasks"], loaded.get("groups", {}), factory.files
 
 
@@ -217,6 +254,7 @@ def _local_data_factory(root: Path | None) -> Any:
             self.current: dict[str, Any] = {}  # config of the task being built, for the error message
 
         def _build_task(self, entry: Any, overrides: dict[str, Any] | None) -> Any:
+            self.current = {}
             config = self._load_full_config(entry, overrides)
             self.current = config
             local, files, missing = local_overrides(root, config)
@@ -229,20 +267,24 @@ def _local_data_factory(root: Path | None) -> Any:
     return LocalDataFactory()
 
 
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+
+
 def _load_error(name: str, config: dict[str, Any], root: Path | None, exc: Exception) -> LmbenchError:
+    """A data problem (no local copy, Hub unreachable) names the files to provide; anything else says what failed."""
     from lmbench.harness.local_data import copy_folder, splits_needed
 
-    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
-    if config.get("dataset_path") and not callable(config.get("custom_dataset")):
-        task = PREFIX + str(config.get("task"))
-        part = f" (building {task})" if task != PREFIX + name else ""
+    task = PREFIX + str(config.get("task") or name)
+    part = f" (building {task})" if task != PREFIX + name else ""
+    if isinstance(exc, OSError) and config.get("dataset_path") and not callable(config.get("custom_dataset")):
         folder = copy_folder(root or Path("DATA"), config)
         expected = ", ".join(str(folder / f"{s}.jsonl") for s in splits_needed(config))
         how = "" if root else " and pass --data-dir DATA"
         return DataError(f"{PREFIX + name}{part}: cannot load its data {config['dataset_path']}"
-                         f"{'/' + config['dataset_name'] if config.get('dataset_name') else ''} ({reason}); "
+                         f"{'/' + config['dataset_name'] if config.get('dataset_name') else ''} ({_reason(exc)}); "
                          f"offline, put a local copy at {expected}{how} (see README, harness tasks)")
-    return TaskError(f"{PREFIX + name}: the harness could not build it ({reason})")
+    return TaskError(f"{PREFIX + name}{part}: the harness could not build it ({_reason(exc)}); check the task's YAML")
 
 
 def harness_config(item: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from packaging.version import InvalidVersion, Version
 
 from lmbench.errors import ConfigError
 
-SUPPORTED_RANGE = ">=0.4.8,<0.5"  # the task API (TaskManager index, Instance, filters) the bridge was built on
+SUPPORTED_RANGE = ">=0.4.12,<0.5"  # TaskManager.load, tasks._factory and _process_results arrived in 0.4.12
 SUPPORTED = SpecifierSet(SUPPORTED_RANGE)
 
 

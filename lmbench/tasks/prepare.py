@@ -47,7 +47,12 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
     prepared = []
     for task in tasks:
         if task.kind == "harness":
-            prepared += task.prepare(root, shots=shots, limit=limit, sample=sample, seed=seed, include_path=include_path)
+            expanded = task.prepare(root, shots=shots, limit=limit, sample=sample, seed=seed, include_path=include_path)
+            overlap = sorted({p.task.name for p in expanded} & {p.task.name for p in prepared})
+            if overlap:
+                raise ConfigError(f"{task.name} repeats {overlap[0]}, already part of another task or group asked "
+                                  "for; ask for each harness task once (a group or its members, not both)")
+            prepared += expanded
             continue
         if nll_prompt is not None and task.kind == "nll":
             task = replace(task, template=nll_prompt)

@@ -82,21 +82,28 @@ def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, .
         prefix, sep, argument = name.partition(":")
         if sep and prefix in _DYNAMIC:
             task = _DYNAMIC[prefix](argument)
-            tasks.setdefault(task.name, task)
+            if tasks.setdefault(task.name, task) != task:
+                raise TaskError(f"{task.name} is asked for on its own and as part of a suite that fixes its shots; "
+                                "drop one of them (or run them as two evals)")
         elif name in _SUITES:
             suite = _SUITES[name]
             for member, shots in suite.shots:
                 members, member_groups = resolve(member)
                 asked_groups.update(member_groups)
                 for task in members:
-                    tasks.setdefault(task.name, _with_shots(task, shots))
+                    fixed = _with_shots(task, shots)
+                    if tasks.setdefault(task.name, fixed) != fixed:
+                        raise TaskError(f"{task.name} is asked for on its own and as part of suite {name!r}, which "
+                                        f"fixes it at {shots} shots; drop one of them (or run them as two evals)")
             asked_groups[name] = tuple(member for member, _ in suite.shots)
         elif name in _GROUPS:
             asked_groups[name] = _GROUPS[name]
             for member in _GROUPS[name]:
                 tasks.setdefault(member, _TASKS[member])
         elif name in _TASKS:
-            tasks.setdefault(name, _TASKS[name])
+            if tasks.setdefault(name, _TASKS[name]) != _TASKS[name]:
+                raise TaskError(f"{name} is asked for on its own and as part of a suite that fixes its shots; "
+                                "drop one of them (or run them as two evals)")
         else:
             known = list(_TASKS) + list(_GROUPS) + list(_SUITES)
             close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
