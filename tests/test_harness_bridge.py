@@ -256,3 +256,16 @@ def test_repeated_sampled_requests_draw_different_seeds() -> None:
     seeds = {lm._params("same prompt", dict(kwargs), k)["seed"] for k in range(4)}
     assert len(seeds) == 4
     assert lm._params("p", {"until": "\n", "max_gen_toks": 5})["stop"] == ["\n"]  # greedy: no seed needed
+
+
+def test_sample_keeps_true_doc_ids_and_small_writes_resume_nothing_lost(tiny_llama: Path, harness_tasks: Path,
+                                                                        tmp_path: Path) -> None:
+    """--sample draws documents with --seed and stores their ids in the task; --write-every 2 writes in chunks."""
+    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_mc", sample=7, seed=3,
+                                  write_every=2, include_path=(str(harness_tasks),), db=str(tmp_path / "s.duckdb"),
+                                  progress=False))
+    ids = sorted(int(i) for i in outcome.samples["doc_id"])
+    assert len(ids) == 7 and ids != list(range(7))
+    rows = [json.loads(line) for line in (harness_tasks.parent / "data" / "mc.jsonl").read_text().splitlines()]
+    for doc_id, prompt in zip(outcome.samples["doc_id"], outcome.samples["prompt"]):
+        assert prompt.endswith(f"Question: {rows[int(doc_id)]['q']}\nAnswer:")

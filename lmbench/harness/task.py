@@ -63,7 +63,8 @@ class HarnessTask:
             task.set_fewshot_seed(seed=seed)
             indices = _sample_indices(task, sample, seed)
             try:
-                task.build_all_requests(limit=None if indices else limit, samples=indices, rank=0, world_size=1)
+                chosen = frozenset(indices) if indices else None  # the harness tests `i in samples` per document
+                task.build_all_requests(limit=None if indices else limit, samples=chosen, rank=0, world_size=1)
                 docs, prompts, instances = _questions(task, limit, indices)
             except LmbenchError:
                 raise
@@ -131,7 +132,8 @@ def _questions(task: Any, limit: int | None, indices: list[int] | None) -> tuple
     for instance in task.instances:
         by_position[instance.doc_id].append(instance)
     docs, prompts, instances = [], [], {}
-    for position, doc in task.doc_iterator(rank=0, limit=None if indices else limit, world_size=1, samples=indices):
+    chosen = frozenset(indices) if indices else None
+    for position, doc in task.doc_iterator(rank=0, limit=None if indices else limit, world_size=1, samples=chosen):
         requests = sorted(by_position[position], key=lambda i: i.idx)
         doc_id = str(indices[position] if indices else position)
         fields = {"doc": json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False),
