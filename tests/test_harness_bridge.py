@@ -82,10 +82,20 @@ def _hflm(model: Path, include: Path) -> dict:
 
 
 def test_bridge_matches_harness_hflm_per_sample(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
-    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=",".join(f"lm_eval:{t}" for t in TASKS),
+    _assert_parity(tiny_llama, harness_tasks, tmp_path)
+
+
+@pytest.mark.slow
+def test_bridge_matches_harness_hflm_on_smollm2(smollm2_dir: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    _assert_parity(smollm2_dir, harness_tasks, tmp_path)
+
+
+def _assert_parity(model: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    """Same prompts, generated text, per-sample metrics and aggregates; log-likelihoods within 1e-4."""
+    outcome = evaluate(EvalConfig(checkpoint=str(model), tasks=",".join(f"lm_eval:{t}" for t in TASKS),
                                   include_path=(str(harness_tasks),), db=str(tmp_path / "r.duckdb"), progress=False,
                                   batch_size="4"))
-    reference = _hflm(tiny_llama, harness_tasks)
+    reference = _hflm(model, harness_tasks)
     ours = outcome.samples.set_index(["task", "doc_id"])
     worst = 0.0
     for task in TASKS:
