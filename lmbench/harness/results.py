@@ -119,11 +119,11 @@ def harness_result_rows(items: list[Any], samples: pd.DataFrame, seed: int = 123
         for name, entry in {**out.get("results", {}), **out.get("groups", {})}.items():
             task_hash, raw = per_sample.get(name, (None, {}))
             members = [name] if name in counts else [t.task_name for t in unit.groups[name].get_all_tasks()]
-            n = sum(int(counts.get(m, {}).get("effective") or 0) for m in members)
             for key, value in entry.items():
                 if "," not in key or "_stderr," in key or not isinstance(value, (int, float)):
                     continue
                 metric, filter_key = _split(key)
+                n = sum(len(per_sample.get(m, (None, {}))[1].get((metric, filter_key), [])) for m in members)
                 stderr = entry.get(f"{metric}_stderr,{filter_key}")
                 stderr = float(stderr) if isinstance(stderr, (int, float)) and not math.isnan(stderr) else None
                 low, high = _interval(raw.get((metric, filter_key)), value, stderr, seed)
