@@ -279,3 +279,15 @@ def test_sample_keeps_true_doc_ids_and_small_writes_resume_nothing_lost(tiny_lla
     rows = [json.loads(line) for line in (harness_tasks.parent / "data" / "mc.jsonl").read_text().splitlines()]
     for doc_id, prompt in zip(outcome.samples["doc_id"], outcome.samples["prompt"]):
         assert prompt.endswith(f"Question: {rows[int(doc_id)]['q']}\nAnswer:")
+
+
+def test_cut_prompts_are_flagged(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
+    """A generation prompt cut from the left to fit the context is flagged in its sample, not silently kept."""
+    def flags(max_length: int | None) -> list[bool]:
+        outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks="lm_eval:toy_gen", max_length=max_length,
+                                      include_path=(str(harness_tasks),), db=str(tmp_path / f"f{max_length}.duckdb"),
+                                      progress=False))
+        return list(outcome.samples["flagged"])
+
+    assert not any(flags(None))
+    assert all(flags(16))

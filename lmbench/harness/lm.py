@@ -34,6 +34,7 @@ class LmbenchLM(LM):
         self.engine, self.texts, self._generator = engine, texts, generator
         self.bar = bar
         self.seed = seed
+        self.last_flags: list[bool] = []  # per request of the last call: input cut or tokenized apart
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> LmbenchLM:
@@ -45,9 +46,11 @@ class LmbenchLM(LM):
 
     def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         results = self.engine.run([LoglikelihoodRequest(*r.args[:2]) for r in requests], bar=self.bar)
+        self.last_flags = [r.flagged for r in results]
         return [(r.logprob, r.is_greedy) for r in results]
 
     def loglikelihood_rolling(self, requests: list[Any], disable_tqdm: bool = False) -> list[float]:
+        self.last_flags = [False] * len(requests)
         return self.texts.rolling([RollingRequest(r.args[0]) for r in requests], bar=self.bar)
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
@@ -59,7 +62,7 @@ class LmbenchLM(LM):
         for r in requests:
             repeat[id(r)] = repeat.get(id(r), -1) + 1
             asked.append(GenerateRequest(r.args[0], self._params(r.args[0], dict(r.args[1]), repeat[id(r)])))
-        fitted, _ = fit_prompts(generator, asked)
+        fitted, self.last_flags = fit_prompts(generator, asked)
         return [g.text for g in generator.run(fitted)]
 
     def _params(self, prompt: str, kwargs: dict[str, Any], repeat: int = 0) -> dict[str, Any]:

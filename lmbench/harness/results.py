@@ -30,10 +30,14 @@ def run_instances(lm: Any, instances: list[Any]) -> None:
     for instance in instances:
         instance.resps = []
         instance.filtered_resps = {}
+        instance.lmbench_flagged = False
         by_type[instance.request_type].extend([instance] * (instance.repeats or 1))
     for request_type, cloned in by_type.items():
-        for instance, answer in zip(cloned, getattr(lm, request_type)(cloned), strict=True):
+        answers = getattr(lm, request_type)(cloned)
+        flags = getattr(lm, "last_flags", None) or [False] * len(cloned)
+        for instance, answer, flag in zip(cloned, answers, flags, strict=True):
             instance.resps.append(answer)
+            instance.lmbench_flagged = getattr(instance, "lmbench_flagged", False) or flag
 
 
 def harness_records(item: Any, docs: list, lm: Any) -> list[dict[str, Any]]:
@@ -67,7 +71,7 @@ def _record(item: Any, doc: Any, requests: list[Any]) -> dict[str, Any]:
     return {"task": item.task.name, "task_hash": item.task_hash, "doc_id": doc.doc_id, "doc_hash": doc.doc_hash,
             "prompt": str(requests[0].args[0]) if requests else None,
             "target": _target(task, source), "prediction": prediction, "choices": choices, "logprobs": logprobs,
-            "metrics": metrics, "flagged": False}
+            "metrics": metrics, "flagged": any(getattr(r, "lmbench_flagged", False) for r in requests)}
 
 
 def _target(task: Any, doc: dict) -> str:
