@@ -95,3 +95,11 @@ def test_gguf_file_loads_like_its_converted_folder(smollm2_dir):
     with torch.no_grad():
         assert torch.equal(from_gguf.model(ids).logits, from_folder.model(ids).logits)
     assert from_gguf.n_params == from_folder.n_params and from_gguf.source.kind == "gguf"
+
+
+@pytest.mark.slow
+def test_default_model_and_its_folder_share_one_fingerprint(smollm2_dir):
+    """Same files, same identity: `lmbench eval` and `lmbench eval <the converted folder>` reuse each other's answers."""
+    from lmbench.models.loader import inspect_checkpoint
+
+    assert inspect_checkpoint(None).fingerprint == inspect_checkpoint(str(smollm2_dir)).fingerprint

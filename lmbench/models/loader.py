@@ -202,7 +202,10 @@ def inspect_checkpoint(
     probe = tokenizer.encode("a")
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
     dtype_name = str(torch_dtype).removeprefix("torch.")
-    full = {**identity, "kind": source.kind, "dtype": dtype_name, "bos": adds_bos, "max_length": length,
+    # The built-in default is an HF folder: the same files must give the same fingerprint as that folder's path
+    # (else a LoRA adapter whose config names the folder would record a base no run of the default matches).
+    kind = "hf_dir" if source.kind == "default" else source.kind
+    full = {**identity, "kind": kind, "dtype": dtype_name, "bos": adds_bos, "max_length": length,
             "tokenizer_class": type(tokenizer).__name__}
     return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,
                          fingerprint=fingerprint(full), identity=full, tokenizer=tokenizer, folder=folder,
