@@ -12,6 +12,7 @@ document; it also works on its own with the harness:
 from __future__ import annotations
 
 import hashlib
+import sys
 from typing import Any
 
 from lm_eval.api.model import LM
@@ -35,6 +36,7 @@ class LmbenchLM(LM):
         self.bar = bar
         self.seed = seed
         self.last_flags: list[bool] = []  # per request of the last call: input cut or tokenized apart
+        self._warned: set[str] = set()
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None) -> LmbenchLM:
@@ -75,8 +77,13 @@ class LmbenchLM(LM):
                                   "do_sample": do_sample, "stop": [s for s in stop if s]}
         if do_sample:
             params["temperature"] = temperature
-            params.update({k: kwargs[k] for k in _GENERATION_KEYS if k in kwargs})
+            params.update({k: kwargs.pop(k) for k in _GENERATION_KEYS if k in kwargs})
             params["seed"] = self.seed + repeat + int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 1009
+        ignored = sorted(set(kwargs) - set(_GENERATION_KEYS) - self._warned)
+        if ignored:  # e.g. num_beams, repetition_penalty: say so once instead of generating differently unannounced
+            self._warned.update(ignored)
+            print(f"lmbench: note: generation settings {', '.join(ignored)} of this harness task are not supported by "
+                  "lmbench's engine and are ignored", file=sys.stderr)
         return params
 
 
