@@ -26,18 +26,15 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def write_mmlu_copy(shared: Path, out: Path, subjects: list[str]) -> None:
     """DATA/hf/cais/mmlu/<subject>/<split>.jsonl from the MMLU release CSVs (validation = dev: unused at 5-shot)."""
-    from lmbench.tasks.mmlu import read_mmlu_csv
+    from lmbench.parity.harness_reference import mmlu_rows
 
     for subject in subjects:
         folder = out / "hf" / "cais" / "mmlu" / subject
         folder.mkdir(parents=True, exist_ok=True)
         for split, source in (("test", "test"), ("dev", "dev"), ("validation", "dev")):
-            docs = read_mmlu_csv(shared / "mmlu" / source / f"{subject}_{source}.csv", subject)
+            rows = mmlu_rows(shared / "mmlu" / source / f"{subject}_{source}.csv", subject)
             with (folder / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
-                for doc in docs:
-                    row = {"question": doc.fields["question"], "subject": subject,
-                           "choices": [doc.fields[k] for k in ("A", "B", "C", "D")], "answer": doc.gold}
-                    fh.write(json.dumps(row) + "\n")
+                fh.writelines(json.dumps(row) + "\n" for row in rows)
 
 
 def main() -> None:

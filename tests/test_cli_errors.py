@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})}
-    full_env.pop("LMBENCH_DATA", None)
-    return subprocess.run([sys.executable, "-m", "lmbench", *args], capture_output=True, text=True, env=full_env,
-                          timeout=300)
-
+from cli import run_cli
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cli import run_cli
 from lmbench.errors import ConfigError, DataError
 from lmbench.harness.version import check_harness_version
 from lmbench.runner import EvalConfig, evaluate
@@ -144,20 +143,13 @@ def test_second_run_computes_nothing(tiny_llama: Path, harness_tasks: Path, tmp_
     assert first.results.set_index("metric")["value"].to_dict().keys() >= {"acc", "acc_norm"}
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "lmbench.cli.app", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
-
-
 def test_unknown_harness_task_lists_close_names(tiny_llama: Path, harness_tasks: Path, tmp_path: Path) -> None:
-    done = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:toy_mcc", "--include-path", str(harness_tasks),
-                "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path)
+    done = run_cli("eval", str(tiny_llama), "--tasks", "lm_eval:toy_mcc", "--include-path", str(harness_tasks),
+                "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "unknown lm-evaluation-harness task 'lm_eval:toy_mcc'" in done.stderr and "lm_eval:toy_mc" in done.stderr
-    builtin = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_chalenge", "--db", str(tmp_path / "x.duckdb"),
-                   cwd=tmp_path)
+    builtin = run_cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_chalenge", "--db", str(tmp_path / "x.duckdb"))
     assert builtin.returncode == 2 and "did you mean lm_eval:arc_challenge" in builtin.stderr
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli import run_cli
 from lmbench.runner import EvalConfig, evaluate
 from open_llm_files import write_open_llm_files
 
@@ -35,16 +34,10 @@ def test_open_llm_v1_shots_metrics_and_average(tiny_llama: Path, open_llm_data: 
     assert all(0.0 <= m["acc"] <= 1.0 for m in mc2["metrics"])  # MC2: probability mass on the true answers
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "lmbench.cli.app", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
-
-
 def test_missing_local_copy_offline_names_the_files(tiny_llama: Path, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    done = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_challenge", "--data-dir", str(tmp_path / "data"),
-                "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path)
+    done = run_cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_challenge", "--data-dir", str(tmp_path / "data"),
+                "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "hf/allenai/ai2_arc/ARC-Challenge/test.jsonl" in done.stderr and "local copy" in done.stderr
 
@@ -53,12 +46,12 @@ def test_partial_local_copy_is_refused(tiny_llama: Path, open_llm_data: Path, tm
     partial = tmp_path / "data" / "hf" / "allenai" / "ai2_arc" / "ARC-Challenge"
     partial.mkdir(parents=True)
     (partial / "test.jsonl").write_text((open_llm_data / "hf/allenai/ai2_arc/ARC-Challenge/test.jsonl").read_text())
-    done = _cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_challenge", "--data-dir", str(tmp_path / "data"),
-                "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path)
+    done = run_cli("eval", str(tiny_llama), "--tasks", "lm_eval:arc_challenge", "--data-dir", str(tmp_path / "data"),
+                "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2 and "incomplete" in done.stderr and "train.jsonl" in done.stderr
 
 
 def test_suite_shots_cannot_be_overridden(tiny_llama: Path, open_llm_data: Path, tmp_path: Path) -> None:
-    done = _cli("eval", str(tiny_llama), "--tasks", "open_llm_v1", "--shots", "3", "--data-dir", str(open_llm_data),
-                "--db", str(tmp_path / "x.duckdb"), cwd=tmp_path)
+    done = run_cli("eval", str(tiny_llama), "--tasks", "open_llm_v1", "--shots", "3", "--data-dir", str(open_llm_data),
+                "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2 and "--shots cannot change suite 'open_llm_v1'" in done.stderr

@@ -66,8 +66,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _mmlu_rows(path: Path, subject: str) -> list[dict[str, Any]]:
-    """Rows of an MMLU CSV (with the shared header, or the original header-less letter form)."""
+def mmlu_rows(path: Path, subject: str) -> list[dict[str, Any]]:
+    """Rows of an MMLU CSV (with the shared header, or the original header-less letter form) in the schema of
+    the Hub's `cais/mmlu`: question, subject, choices, answer (0-3)."""
     with _require(path).open(newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.reader(fh) if row]
     if rows and rows[0] == _MMLU_HEADER:
@@ -136,8 +137,8 @@ def _spec(task: str, data_dir: Path) -> _Spec:
         folder = data_dir / "mmlu"
         if not (folder / "test" / f"{subject}_test.csv").is_file():
             raise TaskError(f"unknown MMLU subject {subject!r}: no {folder}/test/{subject}_test.csv")
-        splits = {"test": _mmlu_rows(folder / "test" / f"{subject}_test.csv", subject),
-                  "dev": _mmlu_rows(folder / "dev" / f"{subject}_dev.csv", subject)}
+        splits = {"test": mmlu_rows(folder / "test" / f"{subject}_test.csv", subject),
+                  "dev": mmlu_rows(folder / "dev" / f"{subject}_dev.csv", subject)}
         return _Spec(f"mmlu/default/mmlu_{subject}.yaml", splits, "test", "dev", _LETTERS)
     builders = {"medmcqa": _medmcqa, "pubmedqa": _pubmedqa, "medqa": _medqa}
     if task not in builders:
