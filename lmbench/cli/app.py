@@ -25,6 +25,9 @@ def _register_commands() -> None:
     app.command("import-harness")(harness_cmds.import_command)
     app.command("export-harness")(harness_cmds.export_command)
     app.command("leaderboard")(leaderboard_cmd.leaderboard_command)
+    from lmbench.cli.zoo_cmd import zoo_app
+
+    app.add_typer(zoo_app, name="zoo")
 
 
 _register_commands()
