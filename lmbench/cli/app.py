@@ -8,6 +8,7 @@ that typer's own handling (KeyboardInterrupt -> a dropped return value, EOFError
 from __future__ import annotations
 
 import functools
+import importlib
 import shlex
 import signal
 import sys
@@ -44,6 +45,12 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+# Command groups: (name, module, typer attribute). A new group is one row here.
+SUB_APPS: tuple[tuple[str, str, str], ...] = (
+    ("zoo", "lmbench.cli.zoo_cmd", "zoo_app"),
+)
+
+
 def _register_commands() -> None:
     from lmbench.cli import eval_cmd, generate_cmd, harness_cmds, leaderboard_cmd, store_cmds, tasks_cmd
 
@@ -54,6 +61,11 @@ def _register_commands() -> None:
                           ("export-harness", harness_cmds.export_command),
                           ("leaderboard", leaderboard_cmd.leaderboard_command)):
         app.command(name)(_guarded(command))
+    for name, module, attr in SUB_APPS:
+        sub = getattr(importlib.import_module(module), attr)
+        for info in sub.registered_commands:
+            info.callback = _guarded(info.callback)
+        app.add_typer(sub, name=name)
 
 
 _register_commands()
