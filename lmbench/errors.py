@@ -23,3 +23,7 @@ class ConfigError(LmbenchError):
 
 class StoreError(LmbenchError):
     """The results database cannot be opened or written."""
+
+
+class LineageError(StoreError):
+    """A lineage edge names a model the database does not know (or is otherwise impossible)."""
