@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -44,8 +45,26 @@ def _click_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]
     return tuple(usage), tuple(exits), tuple(aborts)
 
 
+def _wide_help_in_pipes() -> None:
+    """Rich lays help out in 80 columns (cutting words with "…") when stdout is not a terminal: use the
+    width of the terminal the pipe starts from, else 120. COLUMNS / TERMINAL_WIDTH, when set, win."""
+    if os.environ.get("COLUMNS") or os.environ.get("TERMINAL_WIDTH") or sys.stdout.isatty():
+        return
+    width = 120
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            width = max(os.get_terminal_size(stream.fileno()).columns, 80)
+            break
+        except (OSError, ValueError, AttributeError):
+            continue
+    from typer import rich_utils
+
+    rich_utils.MAX_WIDTH = width
+
+
 def main() -> None:
     usage, exits, aborts = _click_types()
+    _wide_help_in_pipes()
     try:
         app(standalone_mode=False)
     except LmbenchError as exc:
