@@ -210,7 +210,8 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
     store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
                        revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
                        base_model=info.base_name,
-                       lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
+                       lineage={"base_fingerprint": info.base_fingerprint, "relation": info.source.kind} if info.base_name
+                       else {},
                        identity=info.identity)
     for item in prepared:
         store.upsert_task(task_hash=item.task_hash, name=item.task.name, version=item.task.version,

@@ -6,6 +6,7 @@ Each family prepares itself (`TaskFamily.prepare`); a harness spec may expand in
 from __future__ import annotations
 
 from lmbench.data.locate import data_root
+from lmbench.engine.templates import check_text_template
 from lmbench.errors import ConfigError
 from lmbench.tasks.protocol import PrepareOptions, PreparedTask
 from lmbench.tasks.registry import resolve, suites
@@ -20,9 +21,8 @@ def check_prepare_options(options: PrepareOptions) -> None:
         raise ConfigError(f"--limit {options.limit} must be a positive number of questions per task")
     if options.shots is not None and options.shots < 0:
         raise ConfigError(f"--shots {options.shots} must be 0 or more")
-    if options.nll_prompt is not None and "{input}" not in options.nll_prompt:
-        raise ConfigError(f"--nll-prompt {options.nll_prompt!r} has no {{input}} placeholder; "
-                          "e.g. '###Human: {input}###Assistant:'")
+    if options.nll_prompt is not None:
+        check_text_template(options.nll_prompt)  # a template name (robin, chatml, ...) or a format string with {input}
 
 
 def prepare(spec: str, options: PrepareOptions, data_dir: str | None) -> tuple[list[PreparedTask],

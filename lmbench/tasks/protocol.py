@@ -148,8 +148,10 @@ class TaskFamily:
     def prepare(self, root: Path | None, options: PrepareOptions) -> list[PreparedTask]:
         from lmbench.models.fingerprint import files_digest
         from lmbench.tasks.base import TaskData
+        from lmbench.tasks.ids import check_unique_ids
 
         data = self.load(root)  # type: ignore[attr-defined]
+        check_unique_ids(self.name, data.docs, data.files)  # type: ignore[attr-defined]  # answers are keyed by id
         n_shots = self.shots_to_use(options)
         if data.files:
             digests = files_digest(data.files)
