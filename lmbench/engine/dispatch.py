@@ -94,3 +94,12 @@ _HANDLERS: dict[type, Callable[[ModelEngines, list[Any]], list[Any]]] = {
     RollingRequest: lambda e, rs: e.engine("texts").rolling(rs, bar=e.bar),
     GenerateRequest: _generate,
 }
+
+
+def register_handler(request_type: type, handler: Callable[[ModelEngines, list[Any]], list[Any]],
+                     builder: tuple[str, Callable[[ModelEngines], Any]] | None = None) -> None:
+    """Serve a new request kind: `handler(engines, requests)` returns one output per request; `builder`
+    optionally names an engine (`engines.engine(name)`) and how to build it from the model."""
+    _HANDLERS[request_type] = handler
+    if builder is not None:
+        _BUILDERS[builder[0]] = builder[1]
