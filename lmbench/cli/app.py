@@ -22,6 +22,7 @@ def _register_commands() -> None:
     app.command("runs")(store_cmds.runs_command)
     app.command("results")(store_cmds.results_command)
     app.command("compare")(store_cmds.compare_command)
+    app.command("models")(store_cmds.models_command)
     app.command("import-harness")(harness_cmds.import_command)
     app.command("export-harness")(harness_cmds.export_command)
     app.command("leaderboard")(leaderboard_cmd.leaderboard_command)

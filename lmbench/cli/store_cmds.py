@@ -1,4 +1,4 @@
-"""`lmbench runs` and `lmbench results`: read the database."""
+"""`lmbench runs`, `results`, `compare` and `models`: read the database."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ FormatOption = Annotated[str, typer.Option("--format", help="table|csv|json|parq
 OutOption = Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of the terminal.")]
 
 
-def runs_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
-                 db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
-    """List runs: model, status, start, duration, samples, tasks, command."""
+ModelOption = Annotated[Optional[str], typer.Option(help="Model name, alias or fingerprint prefix.")]
+
+
+def runs_command(model: ModelOption = None, db: DbOption = None, fmt: FormatOption = "table",
+                 out: OutOption = None) -> None:
+    """List runs: model, status, start, duration, samples, tasks, command.
+
+    A run whose process is gone shows as interrupted: run the same command again to resume it."""
     from lmbench import api
     from lmbench.cli.output import emit
 
@@ -21,7 +26,7 @@ def runs_command(model: Annotated[Optional[str], typer.Option(help="Model name o
     emit(frame.drop(columns=["command"]) if fmt == "table" else frame, fmt, out, title="runs")
 
 
-def results_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
+def results_command(model: ModelOption = None,
                     task: Annotated[Optional[str], typer.Option(help="Task or group name.")] = None,
                     run: Annotated[Optional[str], typer.Option(help="Run id (prefix).")] = None,
                     db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
@@ -36,8 +41,8 @@ def results_command(model: Annotated[Optional[str], typer.Option(help="Model nam
     emit(frame, fmt, out, title="results")
 
 
-def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or fingerprint (the baseline).")],
-                    model_b: Annotated[str, typer.Argument(help="Model name or fingerprint (the candidate).")],
+def compare_command(model_a: Annotated[str, typer.Argument(help="Model name, alias or fingerprint (the baseline).")],
+                    model_b: Annotated[str, typer.Argument(help="Model name, alias or fingerprint (the candidate).")],
                     task: Annotated[Optional[str], typer.Option(help="Only this task.")] = None,
                     metric: Annotated[str, typer.Option(help="Per-sample metric to compare.")] = "acc",
                     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
@@ -56,3 +61,32 @@ def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or f
         raise StoreError(f"models {fa} and {fb} share no scored questions{' on ' + task if task else ''}; "
                          "evaluate both on the same task (same prompts and shots) first")
     emit(frame, fmt, out, title=f"{model_a} ({fa}) vs {model_b} ({fb}): {metric}, B - A")
+
+
+def models_command(model: Annotated[Optional[str], typer.Argument(
+                       help="Show this model's ancestry (name, alias or fingerprint prefix) instead of the list.")] = None,
+                   db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
+    """List models with their aliases, fingerprint, dtype, parameters and parents; MODEL: its ancestry.
+
+    A model keeps the name it was first evaluated under; later names of the same weights are aliases."""
+    from lmbench import api
+    from lmbench.cli.output import emit
+
+    if model is None:
+        frame = api.models(db)
+        if fmt == "table":
+            frame = frame[["name", "aliases", "fingerprint", "source", "dtype", "n_params", "parents"]]
+        emit(frame, fmt, out, title="models")
+        return
+    frame = api.lineage(db, model)
+    if fmt == "table":
+        frame = frame.assign(detail=[_short(d) for d in frame["detail"]])[
+            ["depth", "child_name", "child", "relation", "parent_name", "parent", "detail"]]
+    emit(frame, fmt, out, title=f"lineage of {model}")
+
+
+def _short(detail: object, width: int = 60) -> str:
+    import json
+
+    text = "" if detail is None else json.dumps(detail, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."
