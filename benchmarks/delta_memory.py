@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -102,8 +103,15 @@ def compressed_mb(folder: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/lmbench-delta-bench"))
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    paths = prepare(args.work)
+    if args.prepare_only:
+        prepare(args.work)
+        return
+    # Linux keeps a process's peak RSS across fork and exec: this process must stay small (no torch here),
+    # so the setup runs in a subprocess and the measured children start from a small parent.
+    subprocess.run([sys.executable, __file__, "--prepare-only", "--work", str(args.work)], check=True)
+    paths = {k: args.work / k for k in ("base", "target", "delta", "float_delta")}
     size_mb = sum(p.stat().st_size for p in paths["target"].glob("*.safetensors")) / 1e6
     rows = {}
     for label, script, delta in (("lmbench apply-delta", LMBENCH, paths["delta"]), ("naive load-both-and-add", NAIVE, paths["float_delta"])):
@@ -111,11 +119,15 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         seconds, rss = run(script, paths["base"], delta, out)
         rows[label] = (rss, seconds, size_mb / seconds)
-        if label.startswith("lmbench"):
-            exact = all((out / f.name).read_bytes() == f.read_bytes() for f in paths["target"].glob("*.safetensors"))
-        shutil.rmtree(out, ignore_errors=True)
+    from lmbench.zoo.manifest import file_sha256
+
+    out = args.work / "out-lmbench"
+    exact = all(file_sha256(out / f.name) == file_sha256(f) for f in paths["target"].glob("*.safetensors"))
+    for label in rows:
+        shutil.rmtree(args.work / f"out-{label.split()[0]}", ignore_errors=True)
     shards = len(list(paths["target"].glob("*.safetensors")))
-    print(f"SmolLM2-135M-Instruct float32, {size_mb:.0f} MB in {shards} shards; lmbench output byte-identical: {exact}")
+    print(f"SmolLM2-135M-Instruct float32, {size_mb:.0f} MB in {shards} shards; lmbench output byte-identical: {exact}; "
+          f"this process's own peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"{'method':<26}{'peak RSS MB':>12}{'seconds':>10}{'MB/s':>9}")
     for label, (rss, seconds, speed) in rows.items():
         print(f"{label:<26}{rss:>12.0f}{seconds:>10.1f}{speed:>9.0f}")
