@@ -235,8 +235,15 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
     from transformers import AutoModelForCausalLM
 
+    import pickle
+
+    from lmbench.models.weight_files import check_safetensors, pickle_refused
+
+    check_safetensors(info.folder)  # a truncated file: one line naming it, not safetensors' own error
     try:
         model = AutoModelForCausalLM.from_pretrained(info.folder, **info.load_kwargs)
+    except pickle.UnpicklingError as exc:
+        raise pickle_refused(exc, info.source.spec) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"cannot load {info.source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
     if getattr(model, "hf_quantizer", None) is not None and "gguf_file" in info.load_kwargs:
