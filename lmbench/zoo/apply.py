@@ -108,7 +108,7 @@ def apply_delta(base: str, delta: Path, out: Path, *, progress: bool = False) ->
         readers |= {n: reader for n in reader.header}
     stored = _Delta(delta, manifest)
     try:
-        with atomic_folder(out) as tmp:
+        with atomic_folder(out, inputs=(base_dir, delta)) as tmp:
             for shard, info in manifest["target"]["shards"].items():
                 writer = SafetensorsWriter(tmp / shard, info["header"].encode("utf-8"))
                 try:
