@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lmbench.models.sources import CheckpointSource
 from lmbench.zoo.errors import ZooError
 from lmbench.zoo.manifest import write_json_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_ZOO = "zoo"
 
@@ -54,6 +55,8 @@ def write_entry(folder: Path, entry: dict[str, Any], card: str) -> None:
 
 
 def entries_frame(folder: Path) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         entry = json.loads(path.read_text())

@@ -41,16 +41,10 @@ def shards(folder: Path) -> list[Path]:
 
 
 def side_files(folder: Path) -> list[Path]:
-    """The non-weight files of a model folder (config, tokenizer, generation config, shard index, ...)."""
-    files = []
-    for path in sorted(Path(folder).iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.suffix in _PICKLE:
-            raise ZooError(f"{path} is a pickle weight file; lmbench deltas carry safetensors only: convert it")
-        if path.suffix not in WEIGHT_SUFFIXES:
-            files.append(path)
-    return files
+    """The non-weight files of a model folder (config, tokenizer, generation config, shard index, ...);
+    pickle files (pytorch_model.bin, a Trainer's training_args.bin) and subfolders are left out."""
+    return [p for p in sorted(Path(folder).iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix not in WEIGHT_SUFFIXES + _PICKLE]
 
 
 def refuse_existing(out: Path) -> None:
