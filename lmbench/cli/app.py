@@ -14,7 +14,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 
 def _register_commands() -> None:
-    from lmbench.cli import eval_cmd, generate_cmd, harness_cmds, leaderboard_cmd, store_cmds, tasks_cmd
+    from lmbench.cli import data_cmd, eval_cmd, generate_cmd, harness_cmds, leaderboard_cmd, store_cmds, tasks_cmd, tune_cmd
 
     app.command("eval")(eval_cmd.eval_command)
     app.command("tasks")(tasks_cmd.tasks_command)
@@ -25,6 +25,8 @@ def _register_commands() -> None:
     app.command("import-harness")(harness_cmds.import_command)
     app.command("export-harness")(harness_cmds.export_command)
     app.command("leaderboard")(leaderboard_cmd.leaderboard_command)
+    app.command("tune", context_settings={"allow_interspersed_args": True})(tune_cmd.tune_command)
+    app.add_typer(data_cmd.app, name="data")
 
 
 _register_commands()
