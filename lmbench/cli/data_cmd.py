@@ -59,24 +59,24 @@ def convert_command(
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Convert a benchmark file into an LMFlow dataset (text2text, conversation, paired_conversation, text_only)."""
+    import tempfile
+
     from lmbench.data.convert import save_lmflow
     from lmbench.errors import ConfigError
+    from lmbench.outputs import check_file_target, write_file
 
     if source not in SOURCES:
         raise ConfigError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
     if not src.is_file():
         raise ConfigError(f"{src} does not exist; give the {source} source file")
-    if out.resolve() == src.resolve():
-        raise ConfigError(f"--out {out} is the source file; write the dataset to another path")
-    if out.exists() and not force:
-        raise ConfigError(f"--out {out} exists; choose another path or pass --force to replace it")
     if out.suffix not in (".json", ".jsonl"):
         raise ConfigError(f"--out {out} must end in .json or .jsonl (LMFlow dataset files)")
+    check_file_target(out, inputs=[src, test_ids], force=force)  # before the conversion: nothing is written
     default_field = {"hh-rlhf": "chosen", "pubmedqa": "qa", "medmcqa": ""}[source]
     dataset = _convert(source, src, field or default_field, split, limit, test_ids)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    save_lmflow(dataset, tmp)
-    tmp.replace(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = save_lmflow(dataset, Path(tmp) / f"dataset{out.suffix}")
+        write_file(out, staged.read_bytes(), inputs=[src, test_ids], force=force)
     skipped = f" ({dataset.skipped} malformed source rows skipped)" if dataset.skipped else ""
     typer.echo(f"wrote {out}: {len(dataset)} {dataset.type} instances{skipped}")
 

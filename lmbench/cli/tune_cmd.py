@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -21,7 +22,7 @@ def tune_command(
     from lmbench.errors import ConfigError
     from lmbench.tuning.registry import list_recipes as builtin_list, load_recipe, run_recipe
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if list_recipes:
         for name, kind, summary in builtin_list():
             print(f"{name:<12} {summary}" + (f" (kind {kind})" if kind != "lm" else ""))
@@ -46,7 +47,10 @@ def _print_result(console: object, result: object) -> None:
 
     curve = getattr(result, "curve", None)
     if curve is not None and not curve.empty:
-        console.print(frame_table(curve, "benchmark curve over steps (step 0 = base)"))
+        from lmbench.tuning.loop import headline
+
+        console.print(frame_table(headline(curve), "benchmark curve over steps (step 0 = base; "
+                                  "`lmbench results --model NAME` has every metric)"))
     comparison = getattr(result, "comparison", None)
     if comparison is not None and not comparison.empty:
         console.print(frame_table(comparison, "candidate vs base (paired: diff = candidate - base, 95% CI, p-values)"))

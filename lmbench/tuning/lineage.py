@@ -42,6 +42,7 @@ def register_candidate(store: Any, path: Path, *, name: str, base: ModelIdentity
     register_base(store, base)
     store.upsert_model(fingerprint=fp, name=name, source=str(path), kind=info.source.kind, revision=None,
                        dtype=info.dtype, n_params=n_params, base_model=base.name,
-                       lineage={"base_fingerprint": base.fingerprint, "relation": relation}, identity=identity)
+                       lineage={}, identity=identity)  # the edge below is the lineage (a LoRA adapter also gets the
+    # loader's `base` edge when it is evaluated)
     store.add_lineage(fp, base.fingerprint, relation, detail)
     return fp

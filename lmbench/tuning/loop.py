@@ -36,6 +36,12 @@ def comparison_metric(results: pd.DataFrame, task: str) -> str | None:
     return next((m for m in ("acc", "nll", "reward") if m in metrics), None)
 
 
+def headline(curve: pd.DataFrame) -> pd.DataFrame:
+    """The curve reduced to each task's comparison metric (acc, nll or reward)."""
+    keep = [comparison_metric(curve, task) for task in curve["task"]]
+    return curve[[m == k for m, k in zip(curve["metric"], keep, strict=True)]].reset_index(drop=True)
+
+
 class TuneEvaluator:
     """Evaluates models through the library API with one set of task options (see the module docstring)."""
 

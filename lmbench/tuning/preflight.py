@@ -58,13 +58,24 @@ def check(config: TuneConfig, name: str) -> Checked:
             if not targets:
                 problems.append(f"no default LoRA targets for model type {model_type!r}; name the modules with "
                                 "lora_targets=q_proj,v_proj")
+        if config.method == "adalomo" and base.device != "cuda":
+            problems.append("method=adalomo: lomo-optim's AdaLomo keeps its state on CUDA (it calls .cuda()), so it "
+                            f"cannot run on {base.device}; use method=lomo here, or a CUDA device")
         if config.method == "qlora":
             problem = bitsandbytes_problem(base.device)
             if problem:
                 problems.append(problem)
-    problem = output_dir_problem(Path(config.output_dir).expanduser(), config.recipe_hash(), config.resume)
+    output_dir = Path(config.output_dir).expanduser()
+    problem = output_dir_problem(output_dir, config.recipe_hash(), config.resume)
     if problem:
         problems.append(problem)
+    try:  # never train into the base model's folder, a data folder or the database
+        from lmbench.outputs import check_not_input
+
+        check_not_input(output_dir, [base.folder if base else None, config.db, *[p.entry for p in parts]],
+                        flag="output_dir")
+    except LmbenchError as exc:
+        problems.append(str(exc))
     if config.eval_tasks:
         try:
             from lmbench.tasks.prepare import prepare_tasks

@@ -57,12 +57,15 @@ class TrainOutcome:
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
-    """The newest checkpoint-N folder the Trainer can resume from, or None."""
+    """The newest complete checkpoint-N folder, or None. A run killed while saving leaves a folder without
+    trainer_state.json (the Trainer writes it after the weights and optimizer): that one is skipped."""
     if not output_dir.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(output_dir))
+    complete = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()
+                and (p / "trainer_state.json").is_file()]
+    if not complete:
+        return None
+    return str(max(complete, key=lambda p: int(p.name.split("-", 1)[1])))
 
 
 def training_arguments(spec: TrainSpec, args_cls: Any = None, **extra: Any) -> Any:
