@@ -25,5 +25,14 @@ class StoreError(LmbenchError):
     """The results database cannot be opened or written."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) during a command: a KeyboardInterrupt, so a run in progress is marked `interrupted`
+    exactly as on Ctrl-C; `signal` is the signal number (the CLI exits 128 + signal)."""
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(signal)
+        self.signal = signal
+
+
 class LineageError(StoreError):
     """A lineage edge names a model the database does not know (or is otherwise impossible)."""

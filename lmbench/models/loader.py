@@ -38,7 +38,7 @@ class ModelIdentity:
     tokenizer: PreTrainedTokenizerBase
     folder: Path
     load_kwargs: dict[str, Any] = field(default_factory=dict)
-    base: ModelIdentity | None = None  # the model a LoRA adapter applies to
+    base: ModelIdentity | None = None  # the model a LoRA adapter applies to, or a delta was recovered from
     revision: str | None = None  # the Hub revision a Hub model was downloaded at
     quantization: dict[str, Any] | None = None  # bitsandbytes settings the weights are loaded with (None: full)
 
@@ -219,9 +219,11 @@ def inspect_checkpoint(
     # model in memory (lmbench.models.in_memory) are one model with one fingerprint.
     full = identity_record(weights=weights, tokenizer=tokenizer_digest(tokenizer), dtype=dtype_name, bos=adds_bos,
                            max_length=length, quantization=quant_record)
+    parent = inspect_checkpoint(source.base, **options) if source.kind == "delta" else None  # lineage only
     return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,
                          fingerprint=fingerprint(full), identity=full, tokenizer=tokenizer, folder=folder,
-                         load_kwargs={**kwargs, "dtype": torch_dtype}, revision=revision, quantization=quant_record)
+                         load_kwargs={**kwargs, "dtype": torch_dtype}, base=parent, revision=revision,
+                         quantization=quant_record)
 
 
 def _adapter_identity(folder: Path) -> dict[str, Any]:
@@ -251,7 +253,7 @@ def load_model(spec: str | None, **options: Any) -> LoadedModel:
 
 def load_weights(info: ModelIdentity) -> LoadedModel:
     """The model behind an inspected checkpoint, on its device, in eval mode (LoRA adapters merged)."""
-    if info.base is not None:
+    if info.base is not None and info.source.kind == "lora":
         base = load_weights(info.base)
         try:
             from peft import PeftModel
@@ -266,8 +268,15 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
     from transformers import AutoModelForCausalLM
 
+    import pickle
+
+    from lmbench.models.weight_files import check_safetensors, pickle_refused
+
+    check_safetensors(info.folder)  # a truncated file: one line naming it, not safetensors' own error
     try:
         model = AutoModelForCausalLM.from_pretrained(info.folder, **info.load_kwargs)
+    except pickle.UnpicklingError as exc:
+        raise pickle_refused(exc, info.source.spec) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"cannot load {info.source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
     if getattr(model, "hf_quantizer", None) is not None and "gguf_file" in info.load_kwargs:
@@ -284,6 +293,10 @@ def _locate(source: CheckpointSource) -> tuple[Path, str | None, str | None]:
         from lmbench.models.default_model import default_model_dir
 
         return default_model_dir(), None, None
+    if source.kind == "delta":
+        from lmbench.zoo.source import recovered_folder
+
+        return recovered_folder(source), None, None
     if source.kind == "hub":
         folder = _download_hub(source)
         return folder, None, folder.name

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lmbench.data.locate import data_root
+from lmbench.engine.templates import check_text_template
 from lmbench.errors import ConfigError
 from lmbench.models.fingerprint import files_digest
 from lmbench.tasks.base import MultipleChoiceTask, TaskData
+from lmbench.tasks.ids import check_unique_ids
 from lmbench.tasks.registry import resolve, suites
 
 
@@ -37,8 +39,8 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
         raise ConfigError(f"--limit {limit} must be a positive number of questions per task")
     if shots is not None and shots < 0:
         raise ConfigError(f"--shots {shots} must be 0 or more")
-    if nll_prompt is not None and "{input}" not in nll_prompt:
-        raise ConfigError(f"--nll-prompt {nll_prompt!r} has no {{input}} placeholder; e.g. '###Human: {{input}}###Assistant:'")
+    if nll_prompt is not None:
+        check_text_template(nll_prompt)  # a template name (robin, chatml, ...) or a format string with {input}
     tasks, groups = resolve(spec)
     fixed = [name for name in groups if name in suites()]
     if fixed and shots is not None:
@@ -57,6 +59,7 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
         if nll_prompt is not None and task.kind == "nll":
             task = replace(task, template=nll_prompt)
         data = task.load(root)
+        check_unique_ids(task.name, data.docs, data.files)  # answers are keyed by id: a repeat would vanish
         n_shots = 0 if task.kind == "nll" else task.default_shots if shots is None else shots
         docs = data.docs[:limit] if limit else data.docs
         if sample is not None and sample < len(docs):
