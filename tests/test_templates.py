@@ -126,6 +126,15 @@ def test_template_that_is_not_prefix_stable_is_refused(tiny_tokenizer):
     assert format_prompt(tiny_tokenizer, "Hi", "chat") == "<|user|>Hi<|end|>", "generation needs no cut"
 
 
+def test_chat_template_that_raises_is_a_one_line_error(tiny_tokenizer):
+    tiny_tokenizer.chat_template = ("{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversations must "
+                                    "start with the user') }}{% endif %}{% for m in messages %}{{ m['content'] }}"
+                                    "{% endfor %}")
+    assert format_prompt(tiny_tokenizer, "Hi", "chat") == "Hi"
+    with pytest.raises(TemplateError, match=r"refused 1 message\(s\) \(TemplateError: Conversations must start"):
+        conversation_segments([{"role": "assistant", "content": "x"}], "tokenizer", tiny_tokenizer)
+
+
 def test_bad_templates_and_conversations(tiny_tokenizer):
     tiny_tokenizer.chat_template = None
     with pytest.raises(TemplateError, match="no chat template.*'robin'"):

@@ -139,7 +139,15 @@ def _render(tokenizer: Any, messages: Messages, generation_prompt: bool) -> str:
         name = "None" if tokenizer is None else _tokenizer_name(tokenizer)
         raise TemplateError(f"tokenizer {name!r} has no chat template; use template 'robin', 'chatml', 'llama3' or "
                             "'plain', or a chat-tuned model whose tokenizer has a chat_template")
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+    try:
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("jinja2"):
+            raise
+        first = " ".join(str(exc).split())  # the template's own words (e.g. raise_exception), on one line
+        raise TemplateError(f"the chat template of {_tokenizer_name(tokenizer)!r} refused {len(messages)} message(s) "
+                            f"({type(exc).__name__}: {first}); check the roles and their order, or use template "
+                            "'chatml', 'llama3' or 'robin'") from exc
 
 
 @register_template("tokenizer")
@@ -165,7 +173,8 @@ def tokenizer_segments(messages: Messages, tokenizer: Any, generation_prompt: bo
 
     for i, message in enumerate(messages):
         if message["role"] == "assistant":
-            extend(_render(tokenizer, messages[:i], True), i, False)
+            if i:  # (transformers renders no empty conversation: a reply first has nothing before it)
+                extend(_render(tokenizer, messages[:i], True), i, False)
             extend(_render(tokenizer, messages[: i + 1], False), i + 1, True)
     extend(_render(tokenizer, messages, generation_prompt), len(messages), False)
     return out
