@@ -27,7 +27,7 @@ def eval_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
-    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, plain, or a format string with {input}.")] = None,
+    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, hh, plain, or a format string with {input}.")] = None,
     reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Generation tasks: a sequence-classification checkpoint with one output.")] = None,
     ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
