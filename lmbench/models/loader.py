@@ -227,15 +227,18 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         except ImportError:
             raise CheckpointError("loading a LoRA adapter needs peft: pip install peft") from None
         print(f"lmbench: applying LoRA adapter {info.folder} to {info.base.name}", file=sys.stderr)
+        from lmbench.models.weight_files import check_safetensors
+
+        check_safetensors(info.folder)  # a truncated adapter file: one line naming it
         try:
             model = PeftModel.from_pretrained(base.model, info.folder).merge_and_unload()
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"cannot apply adapter {info.source.spec!r} to {info.base.source.spec!r}: "
                                   f"{str(exc).splitlines()[0]}") from None
         return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
-    from transformers import AutoModelForCausalLM
-
     import pickle
+
+    from transformers import AutoModelForCausalLM
 
     from lmbench.models.weight_files import check_safetensors, pickle_refused
 
