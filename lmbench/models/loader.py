@@ -198,6 +198,9 @@ def inspect_checkpoint(
         tokenizer.pad_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     if not gguf_file:
         kwargs["use_safetensors"] = _weights_format(folder, allow_pickle)
+    from lmbench.models.weight_files import check_max_length
+
+    check_max_length(config, max_length, source.spec)
     length = max_length or resolve_max_length(config, tokenizer)
     probe = tokenizer.encode("a")
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
