@@ -12,6 +12,7 @@ from lmbench.errors import CheckpointError, ConfigError
 from lmbench.models.fingerprint import files_digest, fingerprint
 from lmbench.models.options import DEVICES, DTYPES
 from lmbench.models.sources import CheckpointSource, resolve_source
+from lmbench.models.weight_files import check_max_length
 
 if TYPE_CHECKING:
     import torch
@@ -189,6 +190,7 @@ def inspect_checkpoint(
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"cannot read the model config of {source.spec!r}: {str(exc).splitlines()[0]}") from None
     _check_causal(config, repr(source.spec))
+    check_max_length(config, max_length, source.spec)  # over the model's positions: an IndexError later
     torch_dtype = _resolve_dtype(dtype, device, config)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
@@ -198,9 +200,6 @@ def inspect_checkpoint(
         tokenizer.pad_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     if not gguf_file:
         kwargs["use_safetensors"] = _weights_format(folder, allow_pickle)
-    from lmbench.models.weight_files import check_max_length
-
-    check_max_length(config, max_length, source.spec)
     length = max_length or resolve_max_length(config, tokenizer)
     probe = tokenizer.encode("a")
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
