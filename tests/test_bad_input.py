@@ -530,12 +530,7 @@ def _statuses(db: Path) -> list[str]:
     return api.runs(db)["status"].tolist()
 
 
-@pytest.mark.parametrize("how", [
-    "SIGTERM", "SIGINT",
-    pytest.param("SIGKILL", marks=pytest.mark.xfail(
-        reason="a killed run shows as interrupted only with the store helper's stale-run detection ([8], store)",
-        strict=False)),
-])
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_signal_mid_run_marks_interrupted_and_same_command_resumes(tiny_llama, tmp_path, how):
     command = _slow_eval(tiny_llama, tmp_path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(
@@ -560,11 +555,16 @@ def test_signal_mid_run_marks_interrupted_and_same_command_resumes(tiny_llama, t
         assert proc.returncode == -signal.SIGKILL
     listed = subprocess.run([sys.executable, "-m", "lmbench", "runs", "--db", str(tmp_path / "sig.duckdb")],
                             capture_output=True, text=True, env=env)
-    assert listed.returncode == 0 and "interrupted" in listed.stdout, listed.stdout + listed.stderr
+    assert listed.returncode == 0, listed.stderr
+    stale = how == "SIGKILL" and "running" in listed.stdout  # nobody could mark it: the store must see it is dead
+    assert stale or "interrupted" in listed.stdout, listed.stdout
     again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert _statuses(tmp_path / "sig.duckdb") == ["done"]  # the same run, resumed, not a second one
     assert _samples_written(tmp_path / "sig.duckdb") == 10
+    if stale:
+        pytest.xfail("resumed, but `lmbench runs` showed the killed run as 'running': needs the store helper's "
+                     "stale-run detection ([8], store branch)")
 
 
 # ------------------------------------------------------------------ the output policy itself
