@@ -65,6 +65,7 @@ def _warn_cut_prompts() -> None:
     from lmbench.engine.notices import take_cut
 
     for length, count in take_cut().items():
-        print(f"lmbench: warning: {count} prompt{'s' if count != 1 else ''} longer than the context of {length} "
-              "tokens were cut from the left (their first tokens dropped) and scored; raise --max-length if the "
-              "model allows, or expect those answers to differ", file=sys.stderr)
+        many = count != 1
+        print(f"lmbench: warning: {count} prompt{'s' if many else ''} longer than the context of {length} tokens "
+              f"{'were' if many else 'was'} cut from the left (first tokens dropped) to be scored; raise --max-length "
+              "if the model allows, or expect those answers to differ", file=sys.stderr)
