@@ -48,7 +48,8 @@ def test_every_recipe_trains_and_records(name: str, tiny_llama: Path, data: dict
     from lmbench.models.loader import inspect_checkpoint
 
     db = tmp_path / "db.duckdb"
-    result = _run(name, tiny_llama, data, tmp_path / "out", db)
+    extra = ["gradient_checkpointing=true"] if name == "sft-lomo" else []  # LMTuner: LOMO + checkpointing
+    result = _run(name, tiny_llama, data, tmp_path / "out", db, *extra)
     losses = [row["loss"] for row in result.history]
     assert result.global_step == 8 and len(losses) == 8
     assert losses[-1] < 0.7 * losses[0], losses  # a small overfit set: the loss falls
