@@ -128,3 +128,18 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, tiny_llama
     # Several problems: all in one line.
     message = _refused(tmp_path, "sft-qlora", *base, f"data={text}", env={"LMBENCH_DISABLE_BITSANDBYTES": "1"})
     assert "3 problems" in message
+
+
+def test_lora_targets_per_architecture(tmp_path: Path, tiny_gpt2: Path) -> None:
+    from lmbench.models.loader import inspect_checkpoint
+    from lmbench.tuning.model import default_lora_targets, model_type_of
+    from lmbench.tuning.preflight import check
+
+    assert default_lora_targets("llama") == ["q_proj", "v_proj"]
+    assert model_type_of(inspect_checkpoint(str(tiny_gpt2))) == "gpt2"
+    data = _dataset(tmp_path / "s.json", "text2text")
+    config = load_recipe("sft-lora", [f"model={tiny_gpt2}", f"data={data}", f"output_dir={tmp_path / 'o'}"])
+    assert check(config, "sft-lora").lora_targets == ["c_attn"]
+    config = load_recipe("sft-lora", [f"model={tiny_gpt2}", f"data={data}", f"output_dir={tmp_path / 'o'}",
+                                      "lora_targets=c_attn,c_proj"])
+    assert check(config, "sft-lora").lora_targets == ["c_attn", "c_proj"]

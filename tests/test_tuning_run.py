@@ -57,6 +57,8 @@ def test_every_recipe_trains_and_records(name: str, tiny_llama: Path, data: dict
     assert result.final_dir == final
     adapter = name in ("sft-lora", "sft-qlora")
     assert (final / ("adapter_config.json" if adapter else "config.json")).is_file()
+    if adapter:  # per-architecture LoRA targets (peft's table: llama q_proj, v_proj)
+        assert sorted(json.loads((final / "adapter_config.json").read_text())["target_modules"]) == ["q_proj", "v_proj"]
     info = inspect_checkpoint(str(final))  # loadable by `lmbench eval` as it is
     assert info.source.kind == ("lora" if adapter else "hf_dir")
     with Store(db, read_only=True) as store:
