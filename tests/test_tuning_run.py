@@ -128,6 +128,8 @@ def test_kill_then_resume_continues_from_last_checkpoint(tiny_llama: Path, data:
     assert result.global_step == 12
     with Store(db, read_only=True) as store:
         log = store.train_log(result.training_run_id)
+        runs = store.training_runs()
+    assert list(runs["status"]) == ["interrupted", "done"]  # the killed run is closed when it is resumed
     assert list(log["step"]) == list(range(saved[-1] + 1, 13))  # the resumed run logs only the remaining steps
 
 

@@ -91,7 +91,7 @@ def run_lm(config: TuneConfig) -> TuneResult:
     from lmbench.store import Store
     from lmbench.tuning.mixture import mix
     from lmbench.tuning.model import load_for_training, quantization_record
-    from lmbench.tuning.outdir import write_marker
+    from lmbench.tuning.outdir import read_marker, write_marker
     from lmbench.tuning.preflight import check
     from lmbench.verbosity import quiet_libraries
 
@@ -108,7 +108,10 @@ def run_lm(config: TuneConfig) -> TuneResult:
     mixture = [p.record() for p in parts]
     relation = "pretrain" if config.objective == "pretrain" else "sft"
     quantization = quantization_record(config.method)
+    previous = read_marker(output_dir) if config.resume else None
     with Store(db) as store:
+        if previous and previous.get("status") == "running" and previous.get("training_run_id"):
+            _close_killed(store, previous["training_run_id"])  # a killed run never closed its training run
         for part in parts:
             store.upsert_dataset(content_hash=part.content_hash, name=part.entry, format=part.dataset.type,
                                  rows=len(part.dataset),
@@ -140,6 +143,13 @@ def run_lm(config: TuneConfig) -> TuneResult:
     write_marker(output_dir, {"status": "done", "final": str(result.final_dir), "fingerprint": result.fingerprint,
                               "global_step": result.global_step})
     return result
+
+
+def _close_killed(store: Any, training_run_id: str) -> None:
+    runs = store.training_runs()
+    row = runs[runs["training_run_id"] == training_run_id]
+    if not row.empty and row["status"].iloc[0] == "running":
+        store.finish_training_run(training_run_id, status="interrupted", error="killed; resumed by a later run")
 
 
 def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None, dataset: list[dict], db: str,
