@@ -147,6 +147,7 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     with Store(db_path) as store:
         previous = None if config.force else latest_run(store, key)
         if previous and previous["status"] == "done":
+            _register(store, info, None, prepared)  # a new folder name of these weights becomes an alias
             return _finished_outcome(store, previous["run_id"], info, db_path, timings, prepared)
         cache = pd.DataFrame() if config.force else cached_samples(store, info.fingerprint, [p.task_hash for p in prepared])
     done = _index(cache)
@@ -337,7 +338,7 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
         known = store.query("SELECT n_params FROM models WHERE fingerprint = ?", [info.fingerprint])
         n_params = int(known.iloc[0, 0]) if not known.empty and known.iloc[0, 0] is not None else None
     store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
-                       revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
+                       revision=getattr(info, "revision", None), dtype=info.dtype, n_params=n_params,
                        base_model=info.base_name,
                        lineage={"base_fingerprint": info.base_fingerprint, "relation": info.source.kind} if info.base_name else {},
                        identity=info.identity)

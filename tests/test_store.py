@@ -266,6 +266,12 @@ def test_misuse_errors(tmp_path: Path) -> None:
 
 
 def test_store_imports_no_computing_packages() -> None:
-    code = "import sys, lmbench.store; print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    """Every store module (the lazily imported ones too), the API and the leaderboards' database view."""
+    modules = ["lmbench.store", "lmbench.store.queries", "lmbench.store.cache", "lmbench.store.liveness",
+               "lmbench.store.lineage", "lmbench.store.training", "lmbench.store.harness_io", "lmbench.api",
+               "lmbench.leaderboards.database", "lmbench.provenance"]
+    heavy = ("torch", "transformers", "peft", "trl", "accelerate", "deepspeed", "bitsandbytes", "lm_eval")
+    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
