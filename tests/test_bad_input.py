@@ -359,6 +359,17 @@ def test_bad_database(world, tiny_llama, case):
     assert snapshot(world, tiny_llama) == before
 
 
+@pytest.mark.parametrize("command", ["runs", "results", "eval"])
+def test_truncated_database(world, tiny_llama, command):
+    """A DuckDB file cut short: DuckDB's own IO error escaped as a traceback from whichever query met it."""
+    data = (world / "runs.duckdb").read_bytes()
+    (world / "runs.duckdb").write_bytes(data[: len(data) // 2])
+    before = hashlib.sha256((world / "runs.duckdb").read_bytes()).hexdigest()
+    args = ["eval", str(tiny_llama), "--tasks", "mcq:q.jsonl", "--no-progress"] if command == "eval" else [command]
+    assert_one_line_error(invoke(*args, "--db", "runs.duckdb"), "database", "damaged", "--db")
+    assert hashlib.sha256((world / "runs.duckdb").read_bytes()).hexdigest() == before
+
+
 # ------------------------------------------------------------------ output paths
 
 def test_results_out_is_the_database(world):
