@@ -96,6 +96,7 @@ class Plan:
         with Store(self.db_path) as store:
             previous = None if config.force else latest_run(store, key)
             if previous and previous["status"] == "done":
+                _register(store, info, None, self.prepared)  # a new folder name of these weights becomes an alias
                 return _finished_outcome(store, previous["run_id"], info, self.db_path, timings, self.prepared)
             cache = pd.DataFrame() if config.force else cached_samples(store, info.fingerprint,
                                                                        [p.task_hash for p in self.prepared])
@@ -208,7 +209,7 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
         known = store.query("SELECT n_params FROM models WHERE fingerprint = ?", [info.fingerprint])
         n_params = int(known.iloc[0, 0]) if not known.empty and known.iloc[0, 0] is not None else None
     store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
-                       revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
+                       revision=getattr(info, "revision", None), dtype=info.dtype, n_params=n_params,
                        base_model=info.base_name,
                        lineage={"base_fingerprint": info.base_fingerprint, "relation": info.source.kind} if info.base_name
                        else {},

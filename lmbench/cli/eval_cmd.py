@@ -8,7 +8,7 @@ import typer
 
 
 def eval_command(
-    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder, zoo delta folder or entry (with --base), or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks, groups or suites (see `lmbench tasks`); mcq:FILE (your multiple choice), nll:PATH (NLL of LMFlow data), ppl:PATH (rolling perplexity), gen:PATH (generation vs references), lm_eval:NAME (any lm-evaluation-harness task).")] = "lmbench_sample",
     shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
@@ -20,14 +20,14 @@ def eval_command(
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", envvar="LMBENCH_DATA", help="Folder with benchmark files (layout in README).")] = None,
     db: Annotated[Optional[str], typer.Option(envvar="LMBENCH_DB", help="DuckDB results file (default ./lmbench.duckdb).")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Context length; longer inputs are cut from the left.")] = None,
-    base: Annotated[Optional[str], typer.Option(help="Base model for a LoRA adapter (default: from adapter_config.json).")] = None,
+    base: Annotated[Optional[str], typer.Option(help="Base model for a LoRA adapter (default: from adapter_config.json) or a zoo delta (required).")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow code shipped with the checkpoint to run.")] = False,
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle (*.bin) weights.")] = False,
     prefix_reuse: Annotated[bool, typer.Option("--prefix-reuse/--no-prefix-reuse", help="Compute a prefix shared by many prompts once.")] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
-    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, plain, or a format string with {input}.")] = None,
+    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, hh, plain, or a format string with {input}.")] = None,
     reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Generation tasks: a sequence-classification checkpoint with one output.")] = None,
     ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
@@ -65,6 +65,7 @@ def _warn_cut_prompts() -> None:
     from lmbench.engine.notices import take_cut
 
     for length, count in take_cut().items():
-        print(f"lmbench: warning: {count} prompt{'s' if count != 1 else ''} longer than the context of {length} "
-              "tokens were cut from the left (their first tokens dropped) and scored; raise --max-length if the "
-              "model allows, or expect those answers to differ", file=sys.stderr)
+        many = count != 1
+        print(f"lmbench: warning: {count} prompt{'s' if many else ''} longer than the context of {length} tokens "
+              f"{'were' if many else 'was'} cut from the left (first tokens dropped) to be scored; raise --max-length "
+              "if the model allows, or expect those answers to differ", file=sys.stderr)
