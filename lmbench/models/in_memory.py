@@ -8,6 +8,7 @@ model and reuse each other's answers.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,12 @@ def check_causal_model(model: Any) -> Any:
 
 
 def _quantization(model: Any) -> dict[str, Any] | None:
+    """The bitsandbytes settings a model was loaded with, as lmbench.models.quantization records them."""
     config = getattr(getattr(model, "config", None), "quantization_config", None)
     if config is None:
         return None
-    return config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    settings = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    return json.loads(json.dumps(settings, sort_keys=True, default=str))
 
 
 def loaded_from_memory(model: Any, tokenizer: Any, *, name: str | None = None, max_length: int | None = None,
@@ -60,13 +63,13 @@ def loaded_from_memory(model: Any, tokenizer: Any, *, name: str | None = None, m
     probe = tokenizer.encode("a")
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
     dtype = str(base.dtype).removeprefix("torch.")
+    quant = quantization if quantization is not None else _quantization(base)
     identity = identity_record(weights=weights_digest(module_digests(model)), tokenizer=tokenizer_digest(tokenizer),
-                               dtype=dtype, bos=adds_bos, max_length=length,
-                               quantization=quantization if quantization is not None else _quantization(base))
+                               dtype=dtype, bos=adds_bos, max_length=length, quantization=quant)
     origin = str(getattr(base, "name_or_path", "") or "")
     label = name or (Path(origin).name if origin else type(base).__name__)
     device = next(model.parameters()).device.type
     info = ModelIdentity(name=label, source=CheckpointSource(kind="memory", spec=label), dtype=dtype, device=device,
                          max_length=length, fingerprint=fingerprint(identity), identity=identity, tokenizer=tokenizer,
-                         folder=Path(origin) if origin else Path("."))
+                         folder=Path(origin) if origin else Path("."), quantization=quant)
     return LoadedModel(model, info, sum(p.numel() for p in model.parameters()))
