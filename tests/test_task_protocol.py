@@ -188,3 +188,41 @@ def test_no_family_names_or_kind_branches_in_the_runner_and_the_bridge_depends_o
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
         imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not [m for m in imported if m.startswith("lmbench.harness")], path.name
+
+
+def _reward_model(folder: Path, tokenizer_from: Path, seed: int) -> Path:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_from)
+    torch.manual_seed(seed)
+    BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=16, num_labels=1,
+                                             pad_token_id=0)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_retrained_scoring_models_at_the_same_path_are_new_cache_keys(tiny_llama: Path, tmp_path: Path) -> None:
+    """--ppl-model and --reward-model enter the generation task hash by their content fingerprints, not paths."""
+    import json
+
+    from tiny import build_tiny_model
+
+    from lmbench.tasks.prepare import PrepareOptions, prepare
+
+    data = tmp_path / "t2t.json"
+    data.write_text(json.dumps({"type": "text2text", "instances": [{"input": "Hi", "output": "Hello"}]}))
+    ppl, reward = build_tiny_model(tmp_path / "ppl", seed=3), _reward_model(tmp_path / "rm", tiny_llama, seed=0)
+
+    def task_hash() -> str:
+        options = PrepareOptions(ppl_model=str(ppl), reward_model=str(reward))
+        return prepare(f"gen:{data}", options, None)[0][0].task_hash
+
+    first = task_hash()
+    assert task_hash() == first, "same weights, same hash"
+    build_tiny_model(ppl, seed=4)  # retrained perplexity model, same folder
+    second = task_hash()
+    assert second != first
+    _reward_model(reward, tiny_llama, seed=1)  # retrained reward model, same folder
+    assert task_hash() not in (first, second)

@@ -32,6 +32,24 @@ def check_reward_model(path: str | Path) -> Path:
     return folder
 
 
+def reward_fingerprint(path: str | Path, *, max_length: int = 512) -> str:
+    """The reward model's content fingerprint (the one rule of lmbench.models.content_hash: weights' tensors,
+    tokenizer, dtype, max length), so retrained weights at the same path are a new model and a new cache key."""
+    from transformers import AutoTokenizer
+
+    from lmbench.models.content_hash import identity_record, tokenizer_digest
+    from lmbench.models.fingerprint import fingerprint, folder_weights
+
+    folder = check_reward_model(path)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+    safetensors = any(folder.glob("*.safetensors"))
+    identity = identity_record(weights=folder_weights(folder, safetensors=safetensors),
+                               tokenizer=tokenizer_digest(tokenizer), dtype="float32", bos=False, max_length=length,
+                               role="reward", pair_format=PAIR_FORMAT)
+    return fingerprint(identity)
+
+
 class RewardScorer:
     def __init__(self, path: str | Path, *, device: str = "cpu", batch_size: int = 8, max_length: int = 512) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
