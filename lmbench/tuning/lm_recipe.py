@@ -40,9 +40,15 @@ def build_dataset(config: TuneConfig, tokenizer: Any, rows: list[tuple[str, dict
         from lmbench.tuning.pretrain_data import pack_documents
 
         return pack_documents(tokenizer, [inst["text"] for _, inst in rows], config.block_size)
+    from lmbench.errors import DataError
     from lmbench.tuning.sft_data import build_sft_rows
 
-    return build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing)
+    examples, stats = build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing)
+    if not examples:
+        raise DataError(f"no example keeps a trained token within max_length={config.max_length} "
+                        f"({stats['dropped']} cut before their reply); raise max_length "
+                        "(`lmbench data check` shows the lengths)")
+    return examples, stats
 
 
 def train_spec(config: TuneConfig, device: str) -> Any:

@@ -45,7 +45,8 @@ def report_to_problem(report_to: str) -> str | None:
                 f"{', '.join(INTEGRATION_TO_CALLBACK)}")
     missing = [r for r in wanted if r not in get_available_reporting_integrations()]
     if missing:
-        return f"report_to={','.join(missing)} is not installed here; pip install {' '.join(missing)}, or report_to=none"
+        return (f"report_to={','.join(missing)} is not installed here; pip install {' '.join(missing)}, "
+                "or report_to=none")
     return None
 
 
