@@ -176,7 +176,7 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
     model = load_for_training(config, base, targets)
     timings["load_s"] = time.perf_counter() - t0
     n_params = sum(p.numel() for p in model.parameters())
-    callbacks = [evaluator.callback(n_params)] if evaluator and config.eval_every else []
+    callbacks = [evaluator.callback()] if evaluator and config.eval_every else []
     outcome = train(model, base.tokenizer, dataset, train_spec(config, base.device), db=db, training_run_id=run_id,
                     callbacks=callbacks)
     timings["train_s"] = outcome.wall_s
@@ -189,7 +189,7 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
                         timings=timings, resumed_from=outcome.resumed_from)
     if evaluator is not None:
         t0 = time.perf_counter()
-        evaluator.evaluate(str(final), outcome.global_step, output_dir.name)
+        evaluator.evaluate_candidate(model, final, outcome.global_step, output_dir.name)
         timings["eval_final_s"] = time.perf_counter() - t0
         result.curve = evaluator.curve()
         result.comparison = evaluator.compare(base.fingerprint, evaluator.points[-1].fingerprint)
