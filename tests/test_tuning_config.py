@@ -125,6 +125,8 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, tiny_llama
     (out / "notes.txt").write_text("mine")
     message = _refused(tmp_path, "sft-full", *base, f"data={sft}")
     assert "not a folder lmbench tune wrote" in message
+    message = _refused(tmp_path, "sft-full", *base, f"data={sft}", "report_to=nosuchlogger")
+    assert "report_to nosuchlogger is not a transformers integration" in message and "tensorboard" in message
     # Several problems: all in one line.
     message = _refused(tmp_path, "sft-qlora", *base, f"data={text}", env={"LMBENCH_DISABLE_BITSANDBYTES": "1"})
     assert "3 problems" in message

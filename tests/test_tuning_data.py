@@ -150,3 +150,15 @@ def test_mixture_weights_and_identity(tmp_path: Path) -> None:
     assert done[1].record()["weight"] == 3.0 and len(done[0].record()["hash"]) == 16
     again, _ = mix(parts, seed=1)
     assert again == rows
+
+
+def test_sft_packing_keeps_labels_per_token(tok) -> None:
+    from lmbench.tuning.sft_data import build_sft_rows
+
+    rows = [("text2text", {"input": f"Question {i}?", "output": "the heart"}) for i in range(6)]
+    plain, _ = build_sft_rows(tok, rows, "robin", 64)
+    packed, stats = build_sft_rows(tok, rows, "robin", 64, packing=True)
+    assert all(len(p["input_ids"]) <= 64 for p in packed) and len(packed) < len(plain)
+    assert [t for p in packed for t in p["input_ids"]] == [t for e in plain for t in e["input_ids"]]
+    assert [t for p in packed for t in p["labels"]] == [t for e in plain for t in e["labels"]]
+    assert stats["trained_tokens"] == sum(sum(1 for t in e["labels"] if t != IGNORE) for e in plain)

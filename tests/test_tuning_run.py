@@ -76,8 +76,9 @@ def test_every_recipe_trains_and_records(name: str, tiny_llama: Path, data: dict
         assert detail["step"] == 8 and detail["recipe"] == name and len(detail["data"][0]["hash"]) == 16
         identity = store.query("SELECT identity FROM models WHERE fingerprint = ?", [result.fingerprint])["identity"][0]
         quantization = json.loads(identity).get("quantization")
-    if name == "sft-qlora":
-        assert quantization == {"method": "bitsandbytes", "bits": 4, "quant_type": "nf4", "double_quant": True}
+    if name == "sft-qlora":  # the candidate is the 4-bit model it was trained as
+        assert quantization["load_in_4bit"] is True and quantization["bnb_4bit_quant_type"] == "nf4"
+        assert quantization["bnb_4bit_use_double_quant"] is True
     else:
         assert quantization is None
     marker = json.loads((tmp_path / "out" / "lmbench_tune.json").read_text())
@@ -152,3 +153,20 @@ def test_tune_then_evaluate(tiny_llama: Path, data: dict[str, Path], tmp_path: P
     assert list(sft["parent"]) == [result.base_fingerprint] and sft["detail"].iloc[0]["step"] == 4
     listed = run_cli("results", "--model", "run-step4", "--db", str(db), "--format", "csv")
     assert listed.returncode == 0 and "nll" in listed.stdout
+
+
+def test_full_checkpoints_are_evaluated_in_memory(tiny_llama: Path, data: dict[str, Path], tmp_path: Path) -> None:
+    """sft-full: checkpoints are evaluated as the model in memory; its content fingerprint is the saved folder's."""
+    from lmbench.models.loader import inspect_checkpoint
+
+    db = tmp_path / "db.duckdb"
+    result = _run("sft-full", tiny_llama, data, tmp_path / "full", db, f"eval_tasks=nll:{data['sft']}", "eval_every=4",
+                  "save_total_limit=5")
+    points = result.curve[result.curve["metric"] == "nll"]
+    assert list(points["step"]) == [0, 4, 8, 8]
+    with Store(db, read_only=True) as store:
+        step4 = store.query("SELECT fingerprint, kind FROM models WHERE name = 'full-step4'")
+    assert step4["kind"][0] == "memory"
+    assert step4["fingerprint"][0] == inspect_checkpoint(str(tmp_path / "full" / "checkpoint-4")).fingerprint
+    assert result.fingerprint == inspect_checkpoint(str(result.final_dir)).fingerprint
+    assert result.comparison.iloc[0]["diff"] < 0

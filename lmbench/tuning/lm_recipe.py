@@ -40,9 +40,15 @@ def build_dataset(config: TuneConfig, tokenizer: Any, rows: list[tuple[str, dict
         from lmbench.tuning.pretrain_data import pack_documents
 
         return pack_documents(tokenizer, [inst["text"] for _, inst in rows], config.block_size)
+    from lmbench.errors import DataError
     from lmbench.tuning.sft_data import build_sft_rows
 
-    return build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing)
+    examples, stats = build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing)
+    if not examples:
+        raise DataError(f"no example keeps a trained token within max_length={config.max_length} "
+                        f"({stats['dropped']} cut before their reply); raise max_length "
+                        "(`lmbench data check` shows the lengths)")
+    return examples, stats
 
 
 def train_spec(config: TuneConfig, device: str) -> Any:
@@ -170,7 +176,7 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
     model = load_for_training(config, base, targets)
     timings["load_s"] = time.perf_counter() - t0
     n_params = sum(p.numel() for p in model.parameters())
-    callbacks = [evaluator.callback(n_params)] if evaluator and config.eval_every else []
+    callbacks = [evaluator.callback()] if evaluator and config.eval_every else []
     outcome = train(model, base.tokenizer, dataset, train_spec(config, base.device), db=db, training_run_id=run_id,
                     callbacks=callbacks)
     timings["train_s"] = outcome.wall_s
@@ -183,7 +189,7 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
                         timings=timings, resumed_from=outcome.resumed_from)
     if evaluator is not None:
         t0 = time.perf_counter()
-        evaluator.evaluate(str(final), outcome.global_step, output_dir.name)
+        evaluator.evaluate_candidate(model, final, outcome.global_step, output_dir.name)
         timings["eval_final_s"] = time.perf_counter() - t0
         result.curve = evaluator.curve()
         result.comparison = evaluator.compare(base.fingerprint, evaluator.points[-1].fingerprint)

@@ -1,23 +1,26 @@
 """Tune-then-evaluate: the base and every saved checkpoint are evaluated on the same questions, then compared.
 
-With `eval_tasks`, the base is evaluated before training, each checkpoint when the Trainer saves it
-(every `eval_every` steps) and the final candidate at the end, all with the same task options (limit,
-sample, seed, shots), so they answer the same questions and the runner's cache never crosses models.
-Each checkpoint is registered (name `<run>-step<N>`, lineage edge to the base with its step) before
-it is evaluated, so `lmbench results --model <run>-step<N>` and the lineage tables give the curve.
-The end prints, per task, the paired comparison of the final candidate with its base (lmbench.compare).
+With `eval_tasks`, one `lmbench.Plan` prepares the tasks once (same limit, sample, seed, shots: the same
+questions for every model); the base is evaluated before training, each checkpoint when the Trainer
+saves it (every `eval_every` steps) and the final candidate at the end. Full, LOMO and QLoRA models are
+evaluated as they are in memory (a content fingerprint: the same as their saved folder's, and for QLoRA
+the 4-bit model it really is); a LoRA checkpoint is evaluated from its adapter folder, so its fingerprint
+is the one `lmbench eval ADAPTER` gives (adapter files + base). Each evaluated model is named
+`<run>-step<N>` and gets a lineage edge to the base with its step, so `lmbench results --model
+<run>-step<N>` and the lineage tables give the curve. The end prints, per task, the paired comparison of
+the final candidate with its base (lmbench.compare).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lmbench.models.loader import ModelIdentity, inspect_checkpoint
-from lmbench.tuning.lineage import register_candidate
+from lmbench.models.loader import ModelIdentity
 
 
 @dataclass
@@ -43,27 +46,24 @@ def headline(curve: pd.DataFrame) -> pd.DataFrame:
 
 
 class TuneEvaluator:
-    """Evaluates models through the library API with one set of task options (see the module docstring)."""
+    """Evaluates models through one `lmbench.Plan` (see the module docstring)."""
 
     def __init__(self, config: Any, db: str, base: ModelIdentity, run_name: str, relation: str,
                  detail: dict) -> None:
+        from lmbench.plan import Plan
+
+        c = config
         self.config, self.db, self.base, self.run_name = config, db, base, run_name
         self.relation, self.detail = relation, detail
+        self.in_memory = c.method != "lora"
+        self.plan = Plan(",".join(c.eval_tasks), shots=c.eval_shots, limit=c.eval_limit, sample=c.eval_sample,
+                         seed=c.seed, data_dir=c.data_dir, db=db, batch_size=c.eval_batch_size, dtype=c.dtype,
+                         device=base.device, progress=c.progress)
         self.points: list[EvalPoint] = []
 
-    def _options(self) -> dict[str, Any]:
-        c = self.config
-        return dict(tasks=",".join(c.eval_tasks), shots=c.eval_shots, limit=c.eval_limit, sample=c.eval_sample,
-                    seed=c.seed, data_dir=c.data_dir, db=self.db, batch_size=c.eval_batch_size, dtype=c.dtype,
-                    device=self.base.device, progress=c.progress)
-
-    def evaluate(self, checkpoint: str, step: int, name: str) -> EvalPoint:
-        import time
-
-        from lmbench.runner import EvalConfig, evaluate
-
+    def _run(self, model: Any, step: int, name: str, tokenizer: Any = None) -> EvalPoint:
         started = time.perf_counter()
-        outcome = evaluate(EvalConfig(checkpoint=checkpoint, **self._options()))
+        outcome = self.plan.run(model, tokenizer=tokenizer, name=name)
         point = EvalPoint(step, name, outcome.fingerprint, outcome.run_id, outcome.results,
                           time.perf_counter() - started)
         self.points.append(point)
@@ -71,29 +71,30 @@ class TuneEvaluator:
 
     def evaluate_base(self) -> EvalPoint:
         spec = str(self.base.source.path) if self.base.source.path else self.base.source.spec
-        return self.evaluate(spec, 0, self.base.name)
+        return self._run(spec, 0, self.base.name)
 
-    def evaluate_saved(self, path: Path, step: int, name: str, n_params: int | None) -> EvalPoint:
-        """Register a saved checkpoint/candidate with its lineage, then evaluate it."""
+    def evaluate_candidate(self, model: Any, path: Path, step: int, name: str) -> EvalPoint:
+        """Evaluate a checkpoint (in memory, or its adapter folder for LoRA) and add its lineage edge."""
         from lmbench.store import Store
 
+        if self.in_memory:
+            point = _in_eval_mode(model, lambda: self._run(model, step, name, tokenizer=self.base.tokenizer))
+        else:
+            point = self._run(str(path), step, name)
         with Store(self.db) as store:
-            register_candidate(store, inspect_checkpoint(str(path), device=self.base.device), name=name,
-                               base=self.base, relation=self.relation, detail={**self.detail, "step": step},
-                               n_params=n_params)
-        return self.evaluate(str(path), step, name)
+            store.add_lineage(point.fingerprint, self.base.fingerprint, self.relation, {**self.detail, "step": step})
+        return point
 
-    def callback(self, n_params: int | None) -> Any:
+    def callback(self) -> Any:
         from transformers import TrainerCallback
 
         evaluator = self
 
         class EvaluateCheckpoints(TrainerCallback):
-            def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-                path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-                if path.is_dir():
-                    evaluator.evaluate_saved(path, state.global_step, f"{evaluator.run_name}-step{state.global_step}",
-                                             n_params)
+            def on_save(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+                step = state.global_step
+                evaluator.evaluate_candidate(model, Path(args.output_dir) / f"checkpoint-{step}", step,
+                                             f"{evaluator.run_name}-step{step}")
 
         return EvaluateCheckpoints()
 
@@ -128,3 +129,17 @@ class TuneEvaluator:
                                  "ci_low": row["ci_low"], "ci_high": row["ci_high"], "p_bootstrap": row["p_bootstrap"],
                                  "p_mcnemar": row["p_mcnemar"]})
         return pd.DataFrame(rows)
+
+
+def _in_eval_mode(model: Any, fn: Any) -> Any:
+    """Run `fn` with the training model in eval mode and its KV cache on, then restore both."""
+    training, cache = model.training, getattr(model.config, "use_cache", None)
+    model.eval()
+    if cache is not None:
+        model.config.use_cache = True
+    try:
+        return fn()
+    finally:
+        if cache is not None:
+            model.config.use_cache = cache
+        model.train(training)

@@ -9,6 +9,7 @@ gpt_neox query_key_value; ...), overridable with `lora_targets`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from lmbench.models.loader import ModelIdentity
@@ -97,12 +98,7 @@ def load_for_training(config: Any, info: ModelIdentity, targets: list[str] | Non
 
 
 def qlora_identity(model: Any, final: Any, base: ModelIdentity) -> ModelIdentity:
-    """A QLoRA candidate: the adapter's identity plus the 4-bit quantization of the base it runs on."""
-    from dataclasses import replace
+    """A QLoRA candidate is the 4-bit model in memory: its content identity records the bitsandbytes settings."""
+    from lmbench.models.in_memory import loaded_from_memory
 
-    from lmbench.models.fingerprint import fingerprint
-    from lmbench.models.loader import inspect_checkpoint
-
-    info = inspect_checkpoint(str(final), device=base.device)
-    identity = {**info.identity, "quantization": quantization_record("qlora")}
-    return replace(info, identity=identity, fingerprint=fingerprint(identity))
+    return loaded_from_memory(model, base.tokenizer, name=Path(final).parent.name).info

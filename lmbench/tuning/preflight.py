@@ -33,6 +33,23 @@ def _template_problem(config: TuneConfig, parts: list[Part], tokenizer: Any) -> 
     return None
 
 
+def report_to_problem(report_to: str) -> str | None:
+    """Why the trainer cannot report to `report_to` (comma-separated integrations; none/all as transformers)."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    wanted = [r.strip() for r in report_to.split(",") if r.strip() and r.strip() not in ("none", "all")]
+    unknown = [r for r in wanted if r not in INTEGRATION_TO_CALLBACK]
+    if unknown:
+        return (f"report_to {', '.join(unknown)} is not a transformers integration; use none or one of "
+                f"{', '.join(INTEGRATION_TO_CALLBACK)}")
+    missing = [r for r in wanted if r not in get_available_reporting_integrations()]
+    if missing:
+        return (f"report_to={','.join(missing)} is not installed here; pip install {' '.join(missing)}, "
+                "or report_to=none")
+    return None
+
+
 def check(config: TuneConfig, name: str) -> Checked:
     """Every problem of the recipe that can be found without loading weights; RecipeError listing them all."""
     from lmbench.models.loader import inspect_checkpoint
@@ -76,6 +93,9 @@ def check(config: TuneConfig, name: str) -> Checked:
                         flag="output_dir")
     except LmbenchError as exc:
         problems.append(str(exc))
+    problem = report_to_problem(config.report_to)
+    if problem:
+        problems.append(problem)
     if config.eval_tasks:
         try:
             from lmbench.tasks.prepare import prepare_tasks
