@@ -1,0 +1,106 @@
+"""What the alignment recipes write: checkpoints (safetensors), models with lineage, training runs and logs.
+
+Shared by `reward`, `raft`, `dpo` and the online baseline. A checkpoint is fingerprinted by the loader
+the evaluation uses (`inspect_checkpoint`), so `lmbench eval output_dir/iter-2` finds the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lmbench.paths import default_db_path
+
+
+def save_checkpoint(model: Any, tokenizer: Any, folder: Path) -> Path:
+    """save_pretrained (safetensors) of model and tokenizer into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def data_hash(path: str | Path) -> str:
+    from lmbench.models.fingerprint import files_digest
+
+    root = Path(path).expanduser()
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    return hashlib.sha256(json.dumps(files_digest(files), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def register_folder(store: Any, folder: Path, *, parent: str | None, relation: str, detail: dict[str, Any],
+                    kind: str = "causal") -> str:
+    """Fingerprint a saved checkpoint, upsert it as a model and add its lineage edge; its fingerprint."""
+    if kind == "reward":
+        from lmbench.models.fingerprint import files_digest, fingerprint
+
+        identity = {"files": files_digest(sorted(p for p in folder.iterdir() if p.is_file())), "kind": "reward"}
+        fp, name, dtype = fingerprint(identity), folder.name, "float32"
+    else:
+        from lmbench.models.loader import inspect_checkpoint
+
+        info = inspect_checkpoint(str(folder), dtype="float32", device="cpu")
+        fp, name, dtype, identity = info.fingerprint, info.name, info.dtype, info.identity
+    store.upsert_model(fingerprint=fp, name=f"{folder.parent.name}/{name}", source=str(folder), kind=kind,
+                       revision=None, dtype=dtype, n_params=None, identity=identity)
+    if parent is not None:
+        store.add_lineage(fp, parent, relation, detail)
+    return fp
+
+
+class Recorder:
+    """One training run of an alignment recipe in the database (base registered first)."""
+
+    def __init__(self, config: Any, loaded: Any, *, relation: str = "raft") -> None:
+        from lmbench.store import Store
+
+        self.config, self.relation = config, relation
+        self.db = Path(config.db).expanduser() if config.db else default_db_path()
+        self.base = loaded.fingerprint
+        with Store(self.db) as store:
+            store.upsert_model(fingerprint=loaded.fingerprint, name=loaded.name, source=loaded.info.source.spec,
+                               kind=loaded.info.source.kind, revision=None, dtype=loaded.dtype,
+                               n_params=loaded.n_params, identity=loaded.info.identity)
+            hashes = [data_hash(p) for p in (config.data, getattr(config, "eval_data", None)) if p]
+            self.run_id = store.start_training_run(
+                recipe=config.kind, config=config.to_dict(), recipe_hash=config.recipe_hash(),
+                base_fingerprint=loaded.fingerprint, output_dir=str(config.output_dir), seed=config.seed,
+                data_hashes=hashes, command=" ".join(["lmbench", *sys.argv[1:]]))
+        self.data_hashes = hashes
+
+    def register(self, folder: Path, *, parent: str, iteration: int | None = None, **detail: Any) -> str:
+        from lmbench.store import Store
+
+        full = {"recipe": self.config.kind, "recipe_hash": self.config.recipe_hash(), "data_hashes": self.data_hashes,
+                "training_run_id": self.run_id, **({"iteration": iteration} if iteration is not None else {}), **detail}
+        with Store(self.db) as store:
+            return register_folder(store, folder, parent=parent, relation=self.relation, detail=full)
+
+    def log(self, row: dict[str, Any]) -> None:
+        from lmbench.store import Store
+
+        with Store(self.db) as store:
+            store.log_train(self.run_id, pd.DataFrame([row]))
+
+    def evaluate(self, folder: Path, iteration: int) -> list[str]:
+        """Run `eval_tasks` on a checkpoint through lmbench's evaluation (same database); the run ids."""
+        from lmbench.runner import EvalConfig, evaluate
+
+        reward = self.config.reward_model
+        outcome = evaluate(EvalConfig(checkpoint=str(folder), tasks=self.config.eval_tasks, limit=self.config.eval_limit,
+                                      db=str(self.db), seed=self.config.seed, progress=False,
+                                      reward_model=None if reward.startswith("python:") else reward))
+        return [outcome.run_id]
+
+    def finish(self, summary: dict[str, Any], status: str = "done") -> None:
+        from lmbench.store import Store
+
+        with Store(self.db) as store:
+            store.finish_training_run(self.run_id, status=status, candidate_fingerprint=summary.get("fingerprint"),
+                                      timings={"wall_s": summary.get("wall_s"), "summary": {
+                                          k: v for k, v in summary.items() if k != "iterations"}})
