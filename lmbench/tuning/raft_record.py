@@ -33,13 +33,25 @@ def data_hash(path: str | Path) -> str:
     return hashlib.sha256(json.dumps(files_digest(files), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def reward_identity_record(folder: Path) -> dict[str, Any]:
+    """Identity of a sequence-classification folder: weight contents (layout-free) and tokenizer files."""
+    from lmbench.models.content_hash import safetensors_digests, weights_digest
+    from lmbench.models.fingerprint import files_digest
+
+    weights = sorted(folder.glob("*.safetensors"))
+    tokenizer = sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(("tokenizer", "vocab",
+                                                                                         "special_tokens")))
+    return {"weights": weights_digest(safetensors_digests(weights)) if weights else None,
+            "tokenizer_files": files_digest(tokenizer), "kind": "reward"}
+
+
 def register_folder(store: Any, folder: Path, *, parent: str | None, relation: str, detail: dict[str, Any],
                     kind: str = "causal") -> str:
     """Fingerprint a saved checkpoint, upsert it as a model and add its lineage edge; its fingerprint."""
     if kind == "reward":
-        from lmbench.models.fingerprint import files_digest, fingerprint
+        identity = reward_identity_record(folder)
+        from lmbench.models.fingerprint import fingerprint
 
-        identity = {"files": files_digest(sorted(p for p in folder.iterdir() if p.is_file())), "kind": "reward"}
         fp, name, dtype = fingerprint(identity), folder.name, "float32"
     else:
         from lmbench.models.loader import inspect_checkpoint
@@ -56,30 +68,34 @@ def register_folder(store: Any, folder: Path, *, parent: str | None, relation: s
 class Recorder:
     """One training run of an alignment recipe in the database (base registered first)."""
 
-    def __init__(self, config: Any, loaded: Any, *, relation: str = "raft") -> None:
+    def __init__(self, config: Any, loaded: Any = None, *, relation: str = "raft", base: str | None = None) -> None:
+        """`loaded`: the causal base as loaded (registered here), or `base`: a fingerprint already registered."""
         from lmbench.store import Store
 
         self.config, self.relation = config, relation
         self.db = Path(config.db).expanduser() if config.db else default_db_path()
-        self.base = loaded.fingerprint
         with Store(self.db) as store:
-            store.upsert_model(fingerprint=loaded.fingerprint, name=loaded.name, source=loaded.info.source.spec,
-                               kind=loaded.info.source.kind, revision=None, dtype=loaded.dtype,
-                               n_params=loaded.n_params, identity=loaded.info.identity)
+            if loaded is not None:
+                store.upsert_model(fingerprint=loaded.fingerprint, name=loaded.name, source=loaded.info.source.spec,
+                                   kind=loaded.info.source.kind, revision=None, dtype=loaded.dtype,
+                                   n_params=loaded.n_params, identity=loaded.info.identity)
+                base = loaded.fingerprint
+            self.base = base
             hashes = [data_hash(p) for p in (config.data, getattr(config, "eval_data", None)) if p]
             self.run_id = store.start_training_run(
                 recipe=config.kind, config=config.to_dict(), recipe_hash=config.recipe_hash(),
-                base_fingerprint=loaded.fingerprint, output_dir=str(config.output_dir), seed=config.seed,
+                base_fingerprint=base, output_dir=str(config.output_dir), seed=config.seed,
                 data_hashes=hashes, command=" ".join(["lmbench", *sys.argv[1:]]))
         self.data_hashes = hashes
 
-    def register(self, folder: Path, *, parent: str, iteration: int | None = None, **detail: Any) -> str:
+    def register(self, folder: Path, *, parent: str, iteration: int | None = None, kind: str = "causal",
+                 **detail: Any) -> str:
         from lmbench.store import Store
 
         full = {"recipe": self.config.kind, "recipe_hash": self.config.recipe_hash(), "data_hashes": self.data_hashes,
                 "training_run_id": self.run_id, **({"iteration": iteration} if iteration is not None else {}), **detail}
         with Store(self.db) as store:
-            return register_folder(store, folder, parent=parent, relation=self.relation, detail=full)
+            return register_folder(store, folder, parent=parent, relation=self.relation, detail=full, kind=kind)
 
     def log(self, row: dict[str, Any]) -> None:
         from lmbench.store import Store
@@ -87,14 +103,20 @@ class Recorder:
         with Store(self.db) as store:
             store.log_train(self.run_id, pd.DataFrame([row]))
 
+    def log_rows(self, rows: pd.DataFrame) -> None:
+        from lmbench.store import Store
+
+        with Store(self.db) as store:
+            store.log_train(self.run_id, rows)
+
     def evaluate(self, folder: Path, iteration: int) -> list[str]:
         """Run `eval_tasks` on a checkpoint through lmbench's evaluation (same database); the run ids."""
         from lmbench.runner import EvalConfig, evaluate
 
-        reward = self.config.reward_model
+        reward = getattr(self.config, "reward_model", None) or ""
         outcome = evaluate(EvalConfig(checkpoint=str(folder), tasks=self.config.eval_tasks, limit=self.config.eval_limit,
                                       db=str(self.db), seed=self.config.seed, progress=False,
-                                      reward_model=None if reward.startswith("python:") else reward))
+                                      reward_model=reward if reward and not reward.startswith("python:") else None))
         return [outcome.run_id]
 
     def finish(self, summary: dict[str, Any], status: str = "done") -> None:
