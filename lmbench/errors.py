@@ -23,3 +23,12 @@ class ConfigError(LmbenchError):
 
 class StoreError(LmbenchError):
     """The results database cannot be opened or written."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) during a command: a KeyboardInterrupt, so a run in progress is marked `interrupted`
+    exactly as on Ctrl-C; `signal` is the signal number (the CLI exits 128 + signal)."""
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(signal)
+        self.signal = signal

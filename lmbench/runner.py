@@ -76,18 +76,30 @@ class EvalOutcome:
 
 
 def check_options(config: EvalConfig) -> None:
-    """Option values that need no file: fail before anything is read."""
+    """Option values that need no file: fail before anything is read (every numeric option is range-checked)."""
+    import math
+
     parse_batch_size(config.batch_size)
     for flag, value, allowed in (("--dtype", config.dtype, DTYPES), ("--device", config.device, DEVICES)):
         if value not in allowed:
             raise ConfigError(f"{flag} {value!r} is not one of {', '.join(allowed)}")
-    if config.write_every < 1:
-        raise ConfigError(f"--write-every {config.write_every} must be at least 1")
+    for flag, value, low, what in (("--limit", config.limit, 1, "1 or more questions per task"),
+                                   ("--sample", config.sample, 1, "1 or more questions per task"),
+                                   ("--shots", config.shots, 0, "0 or more few-shot examples"),
+                                   ("--max-length", config.max_length, 2, "a context of 2 or more tokens"),
+                                   ("--max-new-tokens", config.max_new_tokens, 1, "1 or more new tokens"),
+                                   ("--write-every", config.write_every, 1, "1 or more questions per database write"),
+                                   ("--seed", config.seed, 0, "0 or more")):
+        if value is not None and value < low:
+            raise ConfigError(f"{flag} {value} is out of range: expected {what}")
+    if config.sample is not None and config.limit is not None:
+        raise ConfigError("--sample and --limit cannot be combined; choose one")
+    if not math.isfinite(config.temperature) or config.temperature < 0:
+        raise ConfigError(f"--temperature {config.temperature} is out of range: expected 0 (greedy) or a positive "
+                          "number")
     resolve_source(config.checkpoint, base=config.base)  # a wrong path fails before any data is read
     if config.ppl_model:
         resolve_source(config.ppl_model)
-    if config.temperature < 0 or (config.max_new_tokens is not None and config.max_new_tokens < 1):
-        raise ConfigError("--temperature must be >= 0 and --max-new-tokens >= 1")
 
 
 def generation_identity(config: EvalConfig) -> dict[str, Any]:
@@ -327,7 +339,7 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
     store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
                        revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
                        base_model=info.base_name,
-                       lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
+                       lineage={"base_fingerprint": info.base_fingerprint, "relation": info.source.kind} if info.base_name else {},
                        identity=info.identity)
     for item in prepared:
         config = {"template": item.task.template, "shots": item.shots, "description": item.task.description,

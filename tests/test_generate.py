@@ -141,7 +141,8 @@ def test_param_defaults() -> None:
 def test_robin_template_exact() -> None:
     messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
                 {"role": "user", "content": "What is 2+2?"}]
-    expected = "###Human: Hi###Assistant: Hello!###Human: What is 2+2?###Assistant:"
+    # The reply follows "###Assistant:" directly: the NLL benchmark's segments (lmbench.engine.templates).
+    expected = "###Human: Hi###Assistant:Hello!###Human: What is 2+2?###Assistant:"
     assert format_prompt(None, messages, "robin") == expected
     assert format_prompt(None, "Hi", "robin") == "###Human: Hi###Assistant:"
     assert format_prompt(None, "as is\n", "plain") == "as is\n"

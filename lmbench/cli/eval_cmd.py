@@ -46,4 +46,17 @@ def eval_command(
                         progress=progress, force=force, write_every=write_every,
                         nll_prompt=nll_prompt, reward_model=reward_model, ppl_model=ppl_model,
                         max_new_tokens=max_new_tokens, temperature=temperature, include_path=tuple(include_path or ()))
-    print_outcome(evaluate(config))
+    outcome = evaluate(config)
+    print_outcome(outcome)
+    _warn_cut_prompts()
+
+
+def _warn_cut_prompts() -> None:
+    import sys
+
+    from lmbench.engine.notices import take_cut
+
+    for length, count in take_cut().items():
+        print(f"lmbench: warning: {count} prompt{'s' if count != 1 else ''} longer than the context of {length} "
+              "tokens were cut from the left (their first tokens dropped) and scored; raise --max-length if the "
+              "model allows, or expect those answers to differ", file=sys.stderr)

@@ -29,8 +29,16 @@ def generate_command(
     from lmbench.verbosity import quiet_libraries
 
     quiet_libraries()
-    if max_new_tokens < 1 or temperature < 0:
-        raise ConfigError("--max-new-tokens must be >= 1 and --temperature >= 0")
+    import math
+
+    if max_new_tokens < 1:
+        raise ConfigError(f"--max-new-tokens {max_new_tokens} is out of range: expected 1 or more new tokens")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ConfigError(f"--temperature {temperature} is out of range: expected 0 (greedy) or a positive number")
+    if not math.isfinite(top_p) or not 0 < top_p <= 1:
+        raise ConfigError(f"--top-p {top_p} is out of range: expected a number in (0, 1]")
+    if seed < 0:
+        raise ConfigError(f"--seed {seed} is out of range: expected 0 or more")
     lm = load_model(checkpoint, dtype=dtype, device=device)
     text = format_prompt(lm.tokenizer, prompt, template)
     import torch

@@ -19,22 +19,29 @@ def import_command(results_json: Annotated[Path, typer.Argument(help="results_<t
     from lmbench.store import Store
     from lmbench.store.harness_io import import_harness
 
+    from lmbench.cli.safe_text import visible
+
     with Store(db or default_db_path()) as store:
         run_id = import_harness(store, results_json, samples, model_name=model_name)
         n = int(store.query("SELECT count(*) FROM samples WHERE run_id = ?", [run_id]).iloc[0, 0])
-    typer.echo(f"imported {results_json} as run {run_id} ({n} samples)")
+    typer.echo(visible(f"imported {results_json} as run {run_id} ({n} samples)"))
 
 
 def export_command(run: Annotated[str, typer.Argument(help="Run id or a unique prefix of it (see `lmbench runs`).")],
                    out: Annotated[Path, typer.Option("--out", help="Folder for results_<run>.json and samples files.")],
-                   db: DbOption = None) -> None:
+                   db: DbOption = None,
+                   force: Annotated[bool, typer.Option("--force", help="Write into an --out folder lmbench did not write (its other files are kept).")] = False) -> None:
     """Export a run in lm-evaluation-harness's output layout (results JSON + samples JSONL per task)."""
+    from lmbench.cli.safe_text import visible
+    from lmbench.outputs import check_folder_target
     from lmbench.paths import default_db_path
     from lmbench.store import Store
     from lmbench.store.harness_io import export_harness
     from lmbench.store.queries import resolve_run
 
-    with Store(db or default_db_path(), read_only=True) as store:
-        paths = export_harness(store, resolve_run(store, run), out)
+    db_path = Path(db or default_db_path())
+    check_folder_target(out, inputs=[db_path], force=force)  # before the database is read
+    with Store(db_path, read_only=True) as store:
+        paths = export_harness(store, resolve_run(store, run), out, inputs=[db_path], force=force)
     for path in paths:
-        typer.echo(str(path))
+        typer.echo(visible(path))

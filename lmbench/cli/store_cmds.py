@@ -9,31 +9,43 @@ import typer
 DbOption = Annotated[Optional[str], typer.Option(envvar="LMBENCH_DB", help="DuckDB results file (default ./lmbench.duckdb).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table|csv|json|parquet")]
 OutOption = Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of the terminal.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an --out file lmbench did not write.")]
+
+
+def _db(db: str | None) -> str:
+    from lmbench.paths import default_db_path
+
+    return str(db or default_db_path())
 
 
 def runs_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
-                 db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
+                 db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
+                 force: ForceOption = False) -> None:
     """List runs: model, status, start, duration, samples, tasks, command."""
     from lmbench import api
-    from lmbench.cli.output import emit
+    from lmbench.cli.output import check_emit, emit
 
-    frame = api.runs(db, model=model)
-    emit(frame.drop(columns=["command"]) if fmt == "table" else frame, fmt, out, title="runs")
+    check_emit(fmt, out, inputs=[_db(db)], force=force)
+    frame = api.runs(_db(db), model=model)
+    emit(frame.drop(columns=["command"]) if fmt == "table" else frame, fmt, out, title="runs", inputs=[_db(db)],
+         force=force)
 
 
 def results_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
                     task: Annotated[Optional[str], typer.Option(help="Task or group name.")] = None,
                     run: Annotated[Optional[str], typer.Option(help="Run id (prefix).")] = None,
-                    db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
+                    db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
+                    force: ForceOption = False) -> None:
     """Per-task metrics of every run, filtered by model, task or run."""
     from lmbench import api
-    from lmbench.cli.output import emit
+    from lmbench.cli.output import check_emit, emit
 
-    frame = api.results(db, model=model, task=task, run=run)
+    check_emit(fmt, out, inputs=[_db(db)], force=force)
+    frame = api.results(_db(db), model=model, task=task, run=run)
     if fmt == "table":
         frame = frame[["model", "fingerprint", "dtype", "task", "shots", "metric", "value", "stderr", "n", "run_id"]]
         frame = frame.assign(run_id=frame["run_id"].str[:8])
-    emit(frame, fmt, out, title="results")
+    emit(frame, fmt, out, title="results", inputs=[_db(db)], force=force)
 
 
 def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or fingerprint (the baseline).")],
@@ -41,18 +53,22 @@ def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or f
                     task: Annotated[Optional[str], typer.Option(help="Only this task.")] = None,
                     metric: Annotated[str, typer.Option(help="Per-sample metric to compare.")] = "acc",
                     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
-                    db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None) -> None:
+                    db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
+                    force: ForceOption = False) -> None:
     """Per task: both scores on the questions both models answered, B - A, paired bootstrap 95% CI and
     p-value, McNemar's exact p-value."""
-    from lmbench.cli.output import emit
+    from lmbench.cli.output import check_emit, emit
     from lmbench.compare import compare_models
-    from lmbench.errors import StoreError
-    from lmbench.paths import default_db_path
+    from lmbench.errors import ConfigError, StoreError
     from lmbench.store import Store
 
-    with Store(db or default_db_path(), read_only=True) as store:
+    if seed < 0:
+        raise ConfigError(f"--seed {seed} must be 0 or more")
+    check_emit(fmt, out, inputs=[_db(db)], force=force)
+    with Store(_db(db), read_only=True) as store:
         fa, fb, frame = compare_models(store, model_a, model_b, task=task, metric=metric, seed=seed)
     if frame.empty:
         raise StoreError(f"models {fa} and {fb} share no scored questions{' on ' + task if task else ''}; "
                          "evaluate both on the same task (same prompts and shots) first")
-    emit(frame, fmt, out, title=f"{model_a} ({fa}) vs {model_b} ({fb}): {metric}, B - A")
+    emit(frame, fmt, out, title=f"{model_a} ({fa}) vs {model_b} ({fb}): {metric}, B - A", inputs=[_db(db)],
+         force=force)

@@ -185,7 +185,10 @@ def validate_instance(dataset_type: str, instance: dict, where: str) -> dict:
 
 
 def _text(path: Path) -> str:
-    data = path.read_bytes()
+    from lmbench.data.readers import file_errors
+
+    with file_errors(path, "LMFlow .json/.jsonl"):
+        data = path.read_bytes()
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         return data[start:].decode("utf-8")

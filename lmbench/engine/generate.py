@@ -308,4 +308,8 @@ def fit_prompts(engine: GenerationEngine, requests: list[GenerateRequest]) -> tu
             room -= 2
         fitted.append(GenerateRequest(prompt, request.params))
         truncated.append(prompt != request.prompt)
+        if truncated[-1]:
+            from lmbench.engine.notices import note_cut
+
+            note_cut(request.prompt, engine.max_length)
     return fitted, truncated

@@ -18,6 +18,7 @@ from lmbench.engine.forward import Scorer
 from lmbench.engine.memory import run_halving
 from lmbench.engine.rows import Row
 from lmbench.engine.requests import LoglikelihoodRequest, LoglikelihoodResult
+from lmbench.engine.notices import note_cut
 from lmbench.engine.tokenize import EncodedPair, PairEncoder
 
 
@@ -41,6 +42,8 @@ class LoglikelihoodEngine:
         for index, pair in enumerate(pairs):
             cont = pair.continuation[-self.max_length:]
             tokens = (pair.context + cont)[-(self.max_length + 1):][:-1]
+            if len(pair.context) + len(cont) > self.max_length + 1:
+                note_cut(pair.context, self.max_length)  # its first tokens are dropped: the CLI warns once
             by_input.setdefault(tokens, {}).setdefault(cont, []).append(index)
             flagged.append(pair.flagged or len(cont) < len(pair.continuation))
             n_tokens.append(len(cont))

@@ -1,7 +1,7 @@
 """Whole-text scoring on top of the loglikelihood engine: LMFlow's NLL and the harness's rolling log-likelihood.
 
 LMFlow NLL (DESIGN.md): segments are tokenized separately without special
-tokens and concatenated; the tokens of scored segments count, each exactly
+tokens and concatenated (`templates.encode_segments`, which SFT label masks use too); the tokens of scored segments count, each exactly
 once. A sample longer than the model's context is cut into sliding windows:
 each window fills the context, and after the first one it keeps at least
 `max_length - stride` tokens of context before the tokens it scores
@@ -22,6 +22,7 @@ from typing import Any
 
 from lmbench.engine.loglikelihood import LoglikelihoodEngine
 from lmbench.engine.requests import NllRequest, RollingRequest
+from lmbench.engine.templates import encode_segments
 from lmbench.engine.tokenize import EncodedPair
 
 
@@ -75,16 +76,8 @@ class TextScorer:
         self.tokenizer = engine.encoder.tokenizer
 
     def _tokens(self, request: NllRequest) -> tuple[list[int], list[bool], int]:
-        tokens: list[int] = []
-        scored: list[bool] = []
-        n_bytes = 0
-        for text, is_scored in request.segments:
-            ids = self.tokenizer.encode(text, add_special_tokens=False)
-            tokens += ids
-            scored += [is_scored] * len(ids)
-            n_bytes += len(text.encode("utf-8")) if is_scored else 0
-        if request.skip_first and scored:
-            scored[0] = False
+        tokens, scored = encode_segments(self.tokenizer, request.segments, skip_first=request.skip_first)
+        n_bytes = sum(len(text.encode("utf-8")) for text, is_scored in request.segments if is_scored)
         if scored and scored[0]:  # a scored first token needs something to condition on
             tokens.insert(0, self.engine.encoder.prefix_token_id)
             scored.insert(0, False)

@@ -37,7 +37,7 @@ class ModelIdentity:
     tokenizer: PreTrainedTokenizerBase
     folder: Path
     load_kwargs: dict[str, Any] = field(default_factory=dict)
-    base: ModelIdentity | None = None  # the model a LoRA adapter applies to
+    base: ModelIdentity | None = None  # the model a LoRA adapter applies to, or a delta was recovered from
 
     @property
     def base_name(self) -> str | None:
@@ -204,12 +204,13 @@ def inspect_checkpoint(
     dtype_name = str(torch_dtype).removeprefix("torch.")
     # The built-in default is an HF folder: the same files must give the same fingerprint as that folder's path
     # (else a LoRA adapter whose config names the folder would record a base no run of the default matches).
-    kind = "hf_dir" if source.kind == "default" else source.kind
+    kind = "hf_dir" if source.kind in ("default", "delta") else source.kind  # a recovered delta is its target
     full = {**identity, "kind": kind, "dtype": dtype_name, "bos": adds_bos, "max_length": length,
             "tokenizer_class": type(tokenizer).__name__}
+    parent = inspect_checkpoint(source.base, **options) if source.kind == "delta" else None  # lineage only
     return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,
                          fingerprint=fingerprint(full), identity=full, tokenizer=tokenizer, folder=folder,
-                         load_kwargs={**kwargs, "dtype": torch_dtype})
+                         load_kwargs={**kwargs, "dtype": torch_dtype}, base=parent)
 
 
 def load_model(spec: str | None, **options: Any) -> LoadedModel:
@@ -219,7 +220,7 @@ def load_model(spec: str | None, **options: Any) -> LoadedModel:
 
 def load_weights(info: ModelIdentity) -> LoadedModel:
     """The model behind an inspected checkpoint, on its device, in eval mode (LoRA adapters merged)."""
-    if info.base is not None:
+    if info.base is not None and info.source.kind == "lora":
         base = load_weights(info.base)
         try:
             from peft import PeftModel
@@ -234,8 +235,15 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
     from transformers import AutoModelForCausalLM
 
+    import pickle
+
+    from lmbench.models.weight_files import check_safetensors, pickle_refused
+
+    check_safetensors(info.folder)  # a truncated file: one line naming it, not safetensors' own error
     try:
         model = AutoModelForCausalLM.from_pretrained(info.folder, **info.load_kwargs)
+    except pickle.UnpicklingError as exc:
+        raise pickle_refused(exc, info.source.spec) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"cannot load {info.source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
     if getattr(model, "hf_quantizer", None) is not None and "gguf_file" in info.load_kwargs:
@@ -250,6 +258,11 @@ def _locate(source: CheckpointSource) -> tuple[Path, str | None, dict[str, Any]]
         from lmbench.models.default_model import default_model_dir
 
         folder = default_model_dir()
+        return folder, None, {"files": files_digest(_identity_files(folder))}
+    if source.kind == "delta":
+        from lmbench.zoo.source import recovered_folder
+
+        folder = recovered_folder(source)
         return folder, None, {"files": files_digest(_identity_files(folder))}
     if source.kind == "hub":
         folder = _download_hub(source)

@@ -2,7 +2,7 @@
 
 Accepted forms: a local Hugging Face folder (config.json), a GGUF file (or a
 folder holding exactly one), a LoRA adapter folder (adapter_config.json; the
-base comes from it unless given), a Hub id `org/name[@revision]`, or the
+base comes from it unless given), a zoo delta folder (zoo_delta.json; needs the base), a Hub id `org/name[@revision]`, or the
 built-in default (empty, `default`, `smollm2`).
 """
 
@@ -21,12 +21,12 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
 @dataclass(frozen=True)
 class CheckpointSource:
-    kind: str  # "hf_dir" | "gguf" | "lora" | "hub" | "default"
+    kind: str  # "hf_dir" | "gguf" | "lora" | "hub" | "default" | "delta" (path: the delta folder)
     spec: str  # what the user typed
     path: Path | None = None  # local folder or GGUF file
     hub_id: str | None = None
     revision: str | None = None
-    base: str | None = None  # base checkpoint of a LoRA adapter
+    base: str | None = None  # base checkpoint of a LoRA adapter or a delta
 
 
 def _adapter_base(folder: Path) -> str:
@@ -58,6 +58,10 @@ def resolve_source(spec: str | None, base: str | None = None) -> CheckpointSourc
             f"checkpoint {text!r} is a file but not a .gguf file; pass a model folder, a .gguf file or a Hub id"
         )
     if path.is_dir():
+        if (path / "zoo_delta.json").is_file():
+            from lmbench.zoo.source import delta_source
+
+            return delta_source(text, path, base)
         if (path / "adapter_config.json").is_file():
             return CheckpointSource(kind="lora", spec=text, path=path.resolve(), base=base or _adapter_base(path))
         if (path / "config.json").is_file():

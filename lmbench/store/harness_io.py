@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from datetime import timezone
 from pathlib import Path
 from typing import Any
@@ -105,8 +107,18 @@ def _sample(line: dict[str, Any], task: str, task_hash: str | None, output_type:
                   "prediction": choices[best] if choices and best is not None else None}
 
 
-def _read_samples(path: Path, configs: dict[str, Any], hashes: dict[str, str]) -> list[dict[str, Any]]:
-    task = _file_task(path)
+def _file_name(task: str, taken: set[str]) -> str:
+    """A task name as it may appear in `samples_<task>_<run>.jsonl`: no '/', ':' or spaces (e.g. mcq:dir/q.jsonl)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", task).strip("-.") or "task"
+    if safe != task or safe in taken:
+        safe = f"{safe}-{hashlib.sha256(task.encode()).hexdigest()[:6]}"
+    taken.add(safe)
+    return safe
+
+
+def _read_samples(path: Path, configs: dict[str, Any], hashes: dict[str, str],
+                  task: str | None = None) -> list[dict[str, Any]]:
+    task = task or _file_task(path)
     output_type = configs.get(task, {}).get("output_type")
     rows: dict[str, dict[str, Any]] = {}
     try:
@@ -175,11 +187,17 @@ def import_harness(store: Store, results_json: Path, samples_files: list[Path] |
             tasks[task] = {"task_hash": hashes[task], "name": task, "version": version, "family": "lm_eval",
                            "config": task_cfg}
     files = _discover(results_json) if samples_files is None else [Path(p) for p in samples_files]
+    renamed = _dict(block.get("sample_files"))  # lmbench exports: file name -> task, for names unfit for a file
+
+    def task_of(path: Path) -> str:
+        return str(renamed[path.name]) if path.name in renamed else _file_task(path)
+
     known = set(configs) | set(data["results"])
-    unknown = [p.name for p in files if _file_task(p) not in known]
+    unknown = [p.name for p in files if task_of(p) not in known]
     if unknown:
         raise DataError(f"samples files {unknown} are for tasks {results_json} does not list; pass matching files")
-    samples = pd.DataFrame([row for p in files for row in _read_samples(p, configs, hashes)], columns=_COLUMNS)
+    samples = pd.DataFrame([row for p in files for row in _read_samples(p, configs, hashes, task_of(p))],
+                           columns=_COLUMNS)
     results = pd.DataFrame(_results(data, hashes), columns=["task", "task_hash", "metric", "value", "stderr", "n"])
     identity = {k: cfg.get(k) for k in ("model", "model_args", "model_revision", "model_sha", "model_dtype")}
     identity["model_name"] = data.get("model_name")
@@ -232,8 +250,14 @@ def _sample_line(s: Any, int_ids: bool) -> dict[str, Any]:
             "target_hash": hashlib.sha256(gold.encode()).hexdigest(), **metrics}
 
 
-def export_harness(store: Store, run_id: str, out_dir: Path) -> list[Path]:
-    """Write run `run_id` as lm_eval's results_<run_id>.json + samples_<task>_<run_id>.jsonl; return the paths."""
+def export_harness(store: Store, run_id: str, out_dir: Path, *, inputs: Iterable[str | Path | None] = (),
+                   force: bool = False) -> list[Path]:
+    """Write run `run_id` as lm_eval's results_<run_id>.json + samples_<task>_<run_id>.jsonl; return the paths.
+
+    The folder is written under lmbench.outputs' policy (staged, moved in whole, never over a foreign file);
+    a task name unfit for a file name (`mcq:dir/q.jsonl`) is made safe and the `lmbench` block maps it back."""
+    from lmbench.outputs import output_folder
+
     runs = store.runs()
     if run_id not in set(runs["run_id"]):
         raise StoreError(f"run {run_id!r} is not in {store.path}; list runs with `lmbench runs`")
@@ -266,13 +290,15 @@ def export_harness(store: Store, run_id: str, out_dir: Path) -> list[Path]:
             "model_name": None if model is None else model["name"],
             "lmbench": {"run_id": run_id, "model_fingerprint": run["model_fingerprint"], "task_hashes": hashes,
                         "status": run["status"], "versions": versions}}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"results_{run_id}.json"]
-    paths[0].write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    for task, group in samples.groupby("task", sort=False):
-        int_ids = all(d.isdigit() and str(int(d)) == d for d in group["doc_id"])  # one type per file, as lm_eval
-        paths.append(out_dir / f"samples_{task}_{run_id}.jsonl")
-        paths[-1].write_text("".join(json.dumps(_sample_line(s, int_ids), ensure_ascii=False) + "\n"
-                                     for s in group.itertuples()), encoding="utf-8")
-    return paths
+    taken: set[str] = set()
+    names = {task: _file_name(str(task), taken) for task in dict.fromkeys(samples["task"])}
+    if any(safe != task for task, safe in names.items()):
+        out["lmbench"]["sample_files"] = {f"samples_{safe}_{run_id}.jsonl": task for task, safe in names.items()}
+    with output_folder(Path(out_dir), inputs=inputs, force=force) as folder:
+        folder.write_text(f"results_{run_id}.json", json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        for task, group in samples.groupby("task", sort=False):
+            int_ids = all(d.isdigit() and str(int(d)) == d for d in group["doc_id"])  # one type per file, as lm_eval
+            folder.write_text(f"samples_{names[task]}_{run_id}.jsonl",
+                              "".join(json.dumps(_sample_line(s, int_ids), ensure_ascii=False) + "\n"
+                                      for s in group.itertuples()))
+    return folder.written

@@ -16,6 +16,7 @@ from pathlib import Path
 from lmbench.data.locate import missing_data
 from lmbench.data.readers import read_jsonl
 from lmbench.engine.requests import GenerateRequest
+from lmbench.engine.templates import ROBIN_PROMPT, format_prompt
 from lmbench.tasks.base import TaskData
 from lmbench.tasks.registry import register, register_prefix
 
@@ -93,7 +94,7 @@ class ReferenceGenerationTask(GenerationTask):
 
     path: str = ""
     family: str = "generate"
-    template: str = "###Human: {input}###Assistant:"
+    template: str = ROBIN_PROMPT  # a lmbench.engine.templates name or a format string with {input}
     stop: tuple[str, ...] = ("###Human:",)
     reference_metrics: bool = True
 
@@ -107,7 +108,7 @@ class ReferenceGenerationTask(GenerationTask):
         dataset = load_lmflow(source)
         if dataset.type != "text2text":
             raise DataError(f"{dataset.files[0]}: gen: needs text2text data (input -> reference output), got {dataset.type}")
-        docs = [GenDoc(str(inst.get("id", i)), self.template.format(input=inst["input"]), inst["output"])
+        docs = [GenDoc(str(inst.get("id", i)), format_prompt(None, inst["input"], self.template), inst["output"])
                 for i, inst in enumerate(dataset.instances)]
         return TaskData(docs, [], dataset.files)  # type: ignore[arg-type]
 

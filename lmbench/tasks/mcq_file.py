@@ -18,6 +18,7 @@ from typing import Any
 from lmbench.data.readers import read_csv_rows, read_jsonl
 from lmbench.errors import DataError, TaskError
 from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
+from lmbench.tasks.ids import first_duplicate
 from lmbench.tasks.registry import register, register_prefix
 
 TEMPLATE = "Question: {question}\n{options}Answer:"
@@ -73,7 +74,13 @@ def read_mcq(path: Path, cloze: bool = False) -> list[Doc]:
     if not records:
         raise DataError(f"{path}: no questions found")
     offset = 2 if path.suffix.lower() == ".csv" else 1  # report file line numbers (CSV has a header line)
-    return [row_to_doc(r, i + offset, str(path), cloze) for i, r in enumerate(records)]
+    docs = [row_to_doc(r, i + offset, str(path), cloze) for i, r in enumerate(records)]
+    found = first_duplicate(d.doc_id for d in docs)
+    if found:  # answers are keyed by id: a repeated one would silently merge two questions
+        first, again, doc_id = found
+        raise DataError(f"{path}:{again + offset}: id {doc_id!r} is already used by the question on line "
+                        f"{first + offset}; give every question its own id (or drop the id field to number them)")
+    return docs
 
 
 def mcq_task(argument: str, name: str | None = None, cloze: bool = False) -> MultipleChoiceTask:

@@ -6,7 +6,7 @@ data under --data-dir: chat (HH-RLHF helpful-base `chosen` dialogues, each
 assistant turn an output with the dialogue before it as context), PubMedQA
 (question + contexts -> long answer, PQA-L) and MedMCQA explanations
 (question + options -> explanation, where present). Prompts use LMFlow's
-Robin structure `###Human: {input}###Assistant:`.
+Robin structure `###Human: {input}###Assistant:` (lmbench.engine.templates, the one template module).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 from lmbench.data.lmflow import LMFlowDataset, load_lmflow
 from lmbench.data.locate import missing_data
 from lmbench.engine.requests import NllRequest, RollingRequest
+from lmbench.engine.templates import ROBIN_PROMPT, Segment, conversation_segments, text2text_segments
 from lmbench.errors import DataError, TaskError
 from lmbench.tasks.base import TaskData
 from lmbench.tasks.registry import register, register_group, register_prefix
 
-ROBIN_PROMPT = "###Human: {input}###Assistant:"
 CITATION = "Diao et al., LMFlow: An Extensible Toolkit for Finetuning and Inference of Large Foundation Models, NAACL 2024"
 
 
@@ -49,27 +49,28 @@ class NllDoc:
 
 
 def to_docs(dataset: LMFlowDataset, prompt: str = ROBIN_PROMPT) -> list[NllDoc]:
-    """LMFlow instances -> scored segments, exactly as DESIGN.md defines the NLL benchmark."""
+    """LMFlow instances -> scored segments (lmbench.engine.templates), as DESIGN.md defines the NLL benchmark.
+
+    `prompt` is a template name (robin, chatml, llama3, plain) or a user-turn format string with {input}."""
     docs = []
     for i, inst in enumerate(dataset.instances):
         doc_id = str(inst.get("id", inst.get("conversation_id", i)))
         if dataset.type == "text_only":
             docs.append(NllDoc(doc_id, ((inst["text"], True),), skip_first=True))
         elif dataset.type == "text2text":
-            docs.append(NllDoc(doc_id, ((prompt.format(input=inst["input"]), False), (inst["output"], True))))
+            docs.append(NllDoc(doc_id, _plain(text2text_segments(inst["input"], inst["output"], prompt))))
         elif dataset.type == "conversation":
-            segments: list[tuple[str, bool]] = [(inst["system"], False)] if inst.get("system") else []
-            for message in inst["messages"]:
-                if message["role"] == "user":
-                    segments.append((prompt.format(input=message["content"]), False))
-                else:
-                    segments.append((message["content"], True))
-            docs.append(NllDoc(doc_id, tuple(segments)))
+            system = [{"role": "system", "content": inst["system"]}] if inst.get("system") else []
+            docs.append(NllDoc(doc_id, _plain(conversation_segments(system + list(inst["messages"]), prompt))))
         else:
             where = dataset.files[0] if dataset.files else "dataset"
             raise DataError(f"{where}: type {dataset.type} holds preference pairs; the NLL benchmark needs "
                             "text_only, text2text or conversation data")
     return docs
+
+
+def _plain(segments: list[Segment]) -> tuple[tuple[str, bool], ...]:
+    return tuple((s.text, s.trained) for s in segments)  # tuples: the doc hash is JSON of these
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from lmbench.data.locate import data_root
 from lmbench.errors import ConfigError
 from lmbench.models.fingerprint import files_digest
 from lmbench.tasks.base import MultipleChoiceTask, TaskData
+from lmbench.tasks.ids import check_unique_ids
 from lmbench.tasks.registry import resolve, suites
 
 
@@ -57,6 +58,7 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
         if nll_prompt is not None and task.kind == "nll":
             task = replace(task, template=nll_prompt)
         data = task.load(root)
+        check_unique_ids(task.name, data.docs, data.files)  # answers are keyed by id: a repeat would vanish
         n_shots = 0 if task.kind == "nll" else task.default_shots if shots is None else shots
         docs = data.docs[:limit] if limit else data.docs
         if sample is not None and sample < len(docs):

@@ -1,0 +1,34 @@
+"""Checks of weight files before a library reads them, so a damaged or unsafe file is one CheckpointError."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lmbench.errors import CheckpointError
+
+
+def check_safetensors(folder: Path) -> None:
+    """Every *.safetensors file in `folder` holds all the bytes its header promises (reads headers only)."""
+    from lmbench.models.content_hash import read_safetensors_header
+
+    for path in sorted(folder.glob("*.safetensors")):
+        header, start = read_safetensors_header(path)
+        try:
+            end = max((int(meta["data_offsets"][1]) for meta in header.values()), default=0)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise CheckpointError(f"{path} is not a readable safetensors file (bad tensor entries in its header); "
+                                  "re-save or re-download it") from None
+        size = path.stat().st_size
+        if start + end > size:
+            raise CheckpointError(f"{path} is truncated: its tensors end at byte {start + end} but the file has "
+                                  f"{size} bytes; re-save or re-download the checkpoint")
+
+
+def pickle_refused(exc: BaseException, spec: str) -> CheckpointError:
+    """torch.load(weights_only=True) refused a pickle (*.bin) under --allow-pickle: say what it tried to load."""
+    found = re.search(r"unsupported GLOBAL (\S+)", str(exc))
+    what = f" (it asks to run {found.group(1)})" if found else ""
+    return CheckpointError(f"the pickle weights of {spec!r} hold more than plain tensors{what}, so torch refused "
+                           "to load them even with --allow-pickle; use a trusted checkpoint or one saved as "
+                           "safetensors")
