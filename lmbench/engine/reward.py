@@ -125,7 +125,7 @@ def load_reward(spec: str, *, device: str = "cpu", batch_size: int = 8, max_leng
     return RewardScorer(spec, device=device, batch_size=batch_size, max_length=max_length)
 
 
-def reward_identity(spec: str) -> str:
+def reward_fingerprint(spec: str) -> str:
     """Content identity of a reward: its files' digest, or the function's qualified name."""
     if spec.startswith("python:"):
         return spec
