@@ -85,6 +85,7 @@ def test_raft_raises_the_reward_of_fresh_samples(strategy: str, tmp_path: Path, 
     assert held[3] > held[0], held
     assert summary["best_iteration"] == max(held, key=lambda i: (held[i], i))
     assert (Path(summary["final"]) / "model.safetensors").is_file()
+    assert (tmp_path / "out" / "reward_curve.png").stat().st_size > 1000
     with Store(db) as store:
         edges = store.query("SELECT child, parent, relation, detail FROM lineage WHERE relation = 'raft'")
         log = store.train_log(store.query("SELECT training_run_id FROM training_runs").iloc[0, 0])

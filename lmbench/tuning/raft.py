@@ -123,7 +123,22 @@ def run_raft(config: RaftConfig) -> dict[str, Any]:
     if final.exists():
         shutil.rmtree(final)
     shutil.copytree(checkpoints[best], final, ignore=shutil.ignore_patterns("lmbench_complete.json"))
+    _reward_curve(history, scores, out / "reward_curve.png")
     summary = {"final": str(final), "best_iteration": best, "fingerprint": fingerprints[best],
                "heldout_reward": scores, "iterations": history, "wall_s": time.perf_counter() - started}
     recorder.finish(summary)
     return summary
+
+
+def _reward_curve(history: list[dict[str, Any]], scores: dict[int, float], path: Path) -> None:
+    """output_dir/reward_curve.png: mean reward of all samples, of the kept ones and held-out, per iteration
+    (LMFlow's raft_aligner draws the first two as training_reward.png)."""
+    from lmbench.leaderboards.plots import curve_figure, save_png
+
+    steps = sorted({0, *scores, *(row["step"] for row in history)})
+    by_step = {row["step"]: row for row in history}
+    series = {"all samples": [by_step.get(s, {}).get("reward_mean_all") for s in steps],
+              "kept samples": [by_step.get(s, {}).get("reward_mean_kept") for s in steps],
+              "held-out (greedy)": [scores.get(s) for s in steps]}
+    save_png(curve_figure(steps, series, title="RAFT reward per iteration", xlabel="iteration (0 = start)",
+                          ylabel="mean reward"), path)
