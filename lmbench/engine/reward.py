@@ -20,6 +20,25 @@ from lmbench.errors import CheckpointError, ConfigError
 PAIR_FORMAT = "{prompt} {response}"
 
 
+def reward_spec_problem(spec: str) -> str | None:
+    """Why `spec` cannot be a reward (cheap: reads config.json only), or None. For recipe validation."""
+    import json
+
+    if spec.startswith("python:"):
+        return None if ":" in spec.removeprefix("python:") else (
+            f"reward_model {spec!r}: expected python:MODULE:FUNCTION")
+    config = Path(spec).expanduser() / "config.json"
+    if not config.is_file():
+        return (f"reward_model {spec!r} is not a model folder with config.json; give a sequence-classification "
+                "checkpoint (e.g. output_dir/final of `lmbench tune reward`) or python:MODULE:FUNCTION")
+    data = json.loads(config.read_text(encoding="utf-8"))
+    n = data.get("num_labels", len(data.get("id2label") or {}) or 2)
+    if n != 1:
+        return (f"reward_model {spec} has {n} outputs; a reward model needs a single-score head (num_labels=1), "
+                "e.g. one trained by `lmbench tune reward`")
+    return None
+
+
 def check_reward_model(path: str | Path) -> Path:
     """The reward model folder, after checking (config only, no weights) that it has one output."""
     from transformers import AutoConfig

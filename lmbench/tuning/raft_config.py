@@ -65,10 +65,12 @@ class RaftConfig(RecipeConfig):
             value = getattr(self, key)
             if value and not Path(value).expanduser().exists():
                 out.append(f"{key} {value!r} does not exist; give an LMFlow dataset file or folder")
-        if self.reward_model and not self.reward_model.startswith("python:") \
-                and not (Path(self.reward_model).expanduser() / "config.json").is_file():
-            out.append(f"reward_model {self.reward_model!r} is not a model folder with config.json; give a "
-                       "sequence-classification checkpoint (e.g. from `lmbench tune reward`) or python:MODULE:FUNCTION")
+        if self.reward_model:
+            from lmbench.engine.reward import reward_spec_problem
+
+            problem = reward_spec_problem(self.reward_model)
+            if problem:
+                out.append(problem)
         if self.early_stop and not self.eval_data:
             out.append("early_stop=true needs eval_data (held-out prompts to rank the iterations by); "
                        "give eval_data or set early_stop=false")

@@ -53,6 +53,12 @@ class RlooConfig(RecipeConfig):
             out.append(f"micro_batch={self.micro_batch} and k={self.k}: one must divide the other")
         if self.data and not Path(self.data).expanduser().exists():
             out.append(f"data {self.data!r} does not exist; give an LMFlow dataset file or folder")
+        if self.reward_model:
+            from lmbench.engine.reward import reward_spec_problem
+
+            problem = reward_spec_problem(self.reward_model)
+            if problem:
+                out.append(problem)
         return out
 
 
