@@ -32,3 +32,7 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal: int) -> None:
         super().__init__(signal)
         self.signal = signal
+
+
+class LineageError(StoreError):
+    """A lineage edge names a model the database does not know (or is otherwise impossible)."""

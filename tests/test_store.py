@@ -97,7 +97,8 @@ def test_rewrite_is_idempotent(tmp_path: Path) -> None:
         assert len(samples) == 10
         assert samples["prediction"].tolist() == ["D"] * 4 + ["C"] * 6
         assert store.results(run_id)["value"].tolist() == [0.75, 0.625]
-        assert store.models()["name"].tolist() == ["renamed"]
+        assert store.models()["name"].tolist() == ["tiny"], "a model keeps its first name"
+        assert store.aliases()["alias"].tolist() == ["renamed"]
 
 
 def test_bulk_insert_2000_samples(tmp_path: Path) -> None:
@@ -131,10 +132,14 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "db.duckdb"
     Store(db).close()
     con = duckdb.connect(str(db))
-    con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [SCHEMA_VERSION + 1])
+    con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP, '0.7.1')", [SCHEMA_VERSION + 1])
     con.close()
-    with pytest.raises(StoreError, match=rf"newer lmbench \(schema {SCHEMA_VERSION + 1} > {SCHEMA_VERSION}\); upgrade"):
+    with pytest.raises(StoreError) as caught:
         Store(db)
+    message = str(caught.value)
+    assert f"newer lmbench (schema {SCHEMA_VERSION + 1} > {SCHEMA_VERSION}, this is lmbench 0.1.0)" in message
+    assert "it needs lmbench>=0.7.1: upgrade (pip install -U 'lmbench>=0.7.1')" in message
+    assert "\n" not in message
 
 
 def test_reopen_does_not_reapply_migrations(tmp_path: Path) -> None:
@@ -143,7 +148,7 @@ def test_reopen_does_not_reapply_migrations(tmp_path: Path) -> None:
         _run(store)
     with Store(db) as store:
         versions = store.query("SELECT version FROM schema_version")["version"].tolist()
-        assert versions == [SCHEMA_VERSION] and len(store.runs()) == 1
+        assert versions == list(range(1, SCHEMA_VERSION + 1)) and len(store.runs()) == 1
 
 
 def test_migrations_apply_in_order_and_roll_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,22 +157,25 @@ def test_migrations_apply_in_order_and_roll_back(tmp_path: Path, monkeypatch: py
     path = tmp_path / "db.duckdb"
     with Store(path) as store:
         _run(store)
-    v2 = "ALTER TABLE runs ADD COLUMN note VARCHAR; UPDATE runs SET note = 'migrated'"
+    nxt, after = SCHEMA_VERSION + 1, SCHEMA_VERSION + 2
+    added = "ALTER TABLE runs ADD COLUMN note VARCHAR; UPDATE runs SET note = 'migrated'"
     broken = "ALTER TABLE runs ADD COLUMN other VARCHAR; SELECT * FROM no_such_table"
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS + [(2, v2), (3, broken)])
-    with pytest.raises(StoreError, match="has schema 1 but this lmbench needs 3"):
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", after)
+    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS + [(nxt, added), (after, broken)])
+    with pytest.raises(StoreError, match=f"has schema {SCHEMA_VERSION} but this lmbench needs {after}"):
         Store(path, read_only=True)
-    with pytest.raises(StoreError, match="migrating .* to schema 3 failed"):
+    with pytest.raises(StoreError, match=f"migrating .* to schema {after} failed"):
         Store(path)
-    con = duckdb.connect(str(path))  # 2 was committed; 3 rolled back whole, its first statement too
-    assert [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()] == [1, 2]
+    con = duckdb.connect(str(path))  # nxt was committed; after rolled back whole, its first statement too
+    assert [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()] == \
+        list(range(1, nxt + 1))
     assert [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'").fetchall()
             if c in ("note", "other")] == ["note"]
     con.close()
-    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:2] + [(3, broken.split(";")[0])])
+    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:nxt] + [(after, broken.split(";")[0])])
     with Store(path) as store:
-        assert store.query("SELECT version FROM schema_version ORDER BY 1")["version"].tolist() == [1, 2, 3]
+        assert store.query("SELECT version FROM schema_version ORDER BY 1")["version"].tolist() == \
+            list(range(1, after + 1))
         runs = store.runs()
         assert runs["note"].tolist() == ["migrated"] and runs["other"].isna().all()
 

@@ -81,7 +81,7 @@ def test_malformed_mmlu_row_names_file_and_line(tmp_path):
 def test_missing_data_offline_names_files_and_flag(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("LMBENCH_DATA", raising=False)
-    with pytest.raises(DataError, match=r"medmcqa/dev.jsonl under --data-dir"):
+    with pytest.raises(DataError, match=r"medmcqa/dev.jsonl or .*dev.json under --data-dir"):
         prepare(EvalConfig(tasks="medmcqa", data_dir=str(tmp_path)))
     with pytest.raises(DataError, match="HF_HUB_OFFLINE"):
         prepare(EvalConfig(tasks="pubmedqa"))

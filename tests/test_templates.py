@@ -177,3 +177,22 @@ def test_smollm2_chat_template_is_chatml_token_by_token(smollm2_dir):
     assert [s.text for s in no_system if s.trained] == ["Hello!<|im_end|>", "Yes, it is.<|im_end|>"]
     for template in ("robin", "llama3", "plain"):
         _check_token_by_token(tokenizer, conversation_segments(CONVERSATION, template))
+
+
+def test_nll_prompt_takes_template_names(tmp_path):
+    import json
+
+    from lmbench.tasks.prepare import prepare_tasks
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"type": "conversation", "instances": [
+        {"system": "Be brief.", "messages": CONVERSATION[1:]}]}))
+    for template in ("robin", "chatml", "llama3", "Q: {input}\nA:"):
+        prepared, _ = prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None, nll_prompt=template)
+        expected = conversation_segments(CONVERSATION, template)
+        assert prepared[0].data.docs[0].segments == tuple((s.text, s.trained) for s in expected)
+    default, _ = prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None)
+    assert default[0].data.docs[0].segments == tuple((s.text, s.trained) for s in GOLDEN["robin"])
+    for bad, match in (("tokenizer", "needs the model's tokenizer"), ("alpaca", "no {input} placeholder")):
+        with pytest.raises(TemplateError, match=match):
+            prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None, nll_prompt=bad)

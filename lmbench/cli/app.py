@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import shlex
 import signal
 import sys
@@ -101,10 +102,28 @@ def _interrupted(signum: int) -> None:
     sys.exit(128 + signum)
 
 
+def _wide_help_in_pipes() -> None:
+    """Rich lays help out in 80 columns (cutting words with "…") when stdout is not a terminal: use the
+    width of the terminal the pipe starts from, else 120. COLUMNS / TERMINAL_WIDTH, when set, win."""
+    if os.environ.get("COLUMNS") or os.environ.get("TERMINAL_WIDTH") or sys.stdout.isatty():
+        return
+    width = 120
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            width = max(os.get_terminal_size(stream.fileno()).columns, 80)
+            break
+        except (OSError, ValueError, AttributeError):
+            continue
+    from typer import rich_utils
+
+    rich_utils.MAX_WIDTH = width
+
+
 def main() -> None:
     from lmbench.cli.safe_text import visible
 
     usage, exits, aborts = _click_types()
+    _wide_help_in_pipes()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, _on_signal)

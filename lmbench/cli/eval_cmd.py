@@ -9,7 +9,7 @@ import typer
 
 def eval_command(
     checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
-    tasks: Annotated[str, typer.Option(help="Comma-separated tasks, groups or suites (see `lmbench tasks`); mcq:FILE for your own; lm_eval:NAME for any lm-evaluation-harness task.")] = "lmbench_sample",
+    tasks: Annotated[str, typer.Option(help="Comma-separated tasks, groups or suites (see `lmbench tasks`); mcq:FILE (your multiple choice), nll:PATH (NLL of LMFlow data), ppl:PATH (rolling perplexity), gen:PATH (generation vs references), lm_eval:NAME (any lm-evaluation-harness task).")] = "lmbench_sample",
     shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
     sample: Annotated[Optional[int], typer.Option(help="Score N questions of each task drawn at random with --seed (PubMedQA's test file is sorted by label: prefer this to --limit).")] = None,
@@ -27,14 +27,22 @@ def eval_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
-    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="Prompt around each input for NLL tasks (default LMFlow's '###Human: {input}###Assistant:').")] = None,
+    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, plain, or a format string with {input}.")] = None,
     reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Generation tasks: a sequence-classification checkpoint with one output.")] = None,
     ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
     temperature: Annotated[float, typer.Option(help="Generation tasks: 0 = greedy; >0 samples, seeded per question from --seed.")] = 0.0,
     include_path: Annotated[Optional[list[str]], typer.Option("--include-path", help="Folder of lm-evaluation-harness task YAMLs for lm_eval: tasks (repeatable); searched before the harness's own.")] = None,
 ) -> None:
-    """Score CHECKPOINT on multiple-choice tasks; print the table and record everything in the database."""
+    """Evaluate CHECKPOINT on tasks of every kind; print the table and record everything in the database.
+
+    Multiple choice (MMLU, MedMCQA, PubMedQA, MedQA, mcq:FILE) is scored by log-likelihood as
+    lm-evaluation-harness does; the LMFlow NLL benchmark (lmflow_nll, nll:PATH) and rolling perplexity
+    (ppl:PATH) score reference texts; generation tasks (hh_rlhf_helpful, hh_rlhf_harmless, gen:PATH)
+    generate answers and score reward, diversity and reference overlap; lm_eval:NAME runs any
+    lm-evaluation-harness task through lmbench's engine. Answers already computed for this model are
+    reused from the database.
+    """
     from lmbench.cli.render import print_outcome
     from lmbench.runner import EvalConfig, evaluate
     from lmbench.verbosity import quiet_libraries

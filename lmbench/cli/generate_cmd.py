@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Annotated, Optional
 
 import typer
@@ -12,7 +11,7 @@ import typer
 def generate_command(
     checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
     prompt: Annotated[str, typer.Option(help="What to ask.")] = "What does the heart do?",
-    template: Annotated[str, typer.Option(help="chat (the tokenizer's chat template), robin (###Human: ...###Assistant:) or plain.")] = "chat",
+    template: Annotated[str, typer.Option(help="chat (the tokenizer's chat template), robin (###Human: ...###Assistant:), chatml, llama3, plain, or a format string with {input}.")] = "chat",
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 128,
     temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
     top_p: Annotated[float, typer.Option("--top-p")] = 1.0,
@@ -20,9 +19,9 @@ def generate_command(
     dtype: Annotated[str, typer.Option()] = "auto",
     device: Annotated[str, typer.Option()] = "auto",
 ) -> None:
-    """Generate one answer, printing tokens as they are produced."""
-    from transformers import TextIteratorStreamer
-
+    """Generate one answer, printing text as it is produced (through lmbench's generation engine)."""
+    from lmbench.engine.generate import GenerationEngine
+    from lmbench.engine.requests import GenerateRequest
     from lmbench.engine.templates import format_prompt
     from lmbench.errors import ConfigError
     from lmbench.models.loader import load_model
@@ -41,19 +40,14 @@ def generate_command(
         raise ConfigError(f"--seed {seed} is out of range: expected 0 or more")
     lm = load_model(checkpoint, dtype=dtype, device=device)
     text = format_prompt(lm.tokenizer, prompt, template)
-    import torch
-
-    ids = lm.tokenizer(text, return_tensors="pt").to(lm.device)
-    streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    torch.manual_seed(seed)
-    options = {"max_new_tokens": max_new_tokens, "streamer": streamer, "pad_token_id": lm.tokenizer.pad_token_id,
-               "do_sample": temperature > 0}
+    params: dict = {"max_new_tokens": max_new_tokens, "seed": seed}
     if temperature > 0:
-        options.update(temperature=temperature, top_p=top_p)
-    worker = threading.Thread(target=lambda: lm.model.generate(**ids, **options), daemon=True)
-    worker.start()
-    for piece in streamer:
+        params.update(do_sample=True, temperature=temperature, top_p=top_p)
+    engine = GenerationEngine(lm.model, lm.tokenizer, lm.max_length, batch_size=1, progress=False)
+
+    def show(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
-    worker.join()
+
+    engine.stream(GenerateRequest(text, params), show)
     sys.stdout.write("\n")

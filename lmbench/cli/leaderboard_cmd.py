@@ -18,9 +18,11 @@ def leaderboard_command(
     list_specs: Annotated[bool, typer.Option("--list", help="List the built-in specs and exit.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Write into an --out folder lmbench did not write (its other files are kept).")] = False,
 ) -> None:
-    """Build a leaderboard from the results database: the spec's tables with 95% CIs, significance against each
-    candidate's base, reported reference rows, lineage and the run and command behind every number. Without
-    --out the Markdown goes to stdout."""
+    """Build a leaderboard from the results database (Markdown, HTML page, PNG charts).
+
+    The spec's tables with 95% CIs, significance against each candidate's base, reported reference rows, lineage
+    and the run and command behind every number. Without --out the Markdown goes to stdout.
+    """
     from lmbench.errors import ConfigError
     from lmbench.leaderboards.spec import SPEC_DIR, builtin_names, load_spec
 

@@ -11,6 +11,8 @@ batch:
   with the request's `seed` -- and hands generate a one-hot score row, so generate's argmax picks it. The
   random stream of a request therefore depends only on its seed, never on which other rows share its batch
   or in what order: the same seed gives the same text batched or alone. Greedy rows pass through untouched.
+- Streaming: `stream(request, on_text)` runs one request through the same path, handing text to a
+  callback as it is produced (lmbench.engine.streaming); `lmbench generate` prints with it.
 - Stopping: `RowStopper`, a StoppingCriteria, ends each row at EOS, at its first stop string or at its own
   `max_new_tokens`; generate stops when every row has ended. Texts are cut at the first stop string.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -246,6 +249,19 @@ class GenerationEngine:
             bar.close()
         return results  # type: ignore[return-value]
 
+    def stream(self, request: GenerateRequest, on_text: Callable[[str], None]) -> GenerationResult:
+        """Generate for one request, calling `on_text(piece)` as text is produced; the pieces join to the
+        result's text (stop strings cut as in `run`). Same decoding, seeding and checks as `run`."""
+        from lmbench.engine.streaming import TextCallbackStreamer
+
+        params = GenerationParams.from_dict(dict(request.params))
+        ids = self.encode(request.prompt)
+        self._check(0, ids, params)
+        streamer = TextCallbackStreamer(self.tokenizer, on_text, params.stop)
+        result = self._run_batch([ids], [params], None, streamer=streamer)[0]
+        streamer.finish(result.text)
+        return result
+
     def _run_with_backoff(self, batch: list[int], ids: list[list[int]], params: list[GenerationParams],
                           bar: Any) -> list[GenerationResult]:
         def shrink(half: int) -> None:
@@ -262,7 +278,8 @@ class GenerationEngine:
         config.max_new_tokens = max_new_tokens
         return config
 
-    def _run_batch(self, rows: list[list[int]], params: list[GenerationParams], bar: Any) -> list[GenerationResult]:
+    def _run_batch(self, rows: list[list[int]], params: list[GenerationParams], bar: Any,
+                   streamer: Any = None) -> list[GenerationResult]:
         width = max(len(r) for r in rows)
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -275,7 +292,7 @@ class GenerationEngine:
                 input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
                 generation_config=self._config_for(max(p.max_new_tokens for p in params)),
                 logits_processor=LogitsProcessorList([RowSampler(params)]),
-                stopping_criteria=StoppingCriteriaList([stopper]),
+                stopping_criteria=StoppingCriteriaList([stopper]), streamer=streamer,
             )
         new = out[:, width:].tolist()
         return [self._result(row, p, new[i], stopper.reason[i], stopper.n_new[i])

@@ -181,6 +181,16 @@ def _template_fn(template: str) -> SegmentFn:
     return fn
 
 
+def check_text_template(template: str, option: str = "--nll-prompt") -> None:
+    """Refuse, before any model loads, a template that needs no tokenizer but is unknown or malformed."""
+    if template in ("tokenizer", "chat"):
+        raise TemplateError(f"{option} {template!r} needs the model's tokenizer, which is not loaded yet; use 'robin', "
+                            "'chatml', 'llama3', 'plain' or a format string with {input}")
+    if template not in TEMPLATES and "{input}" not in template:
+        raise TemplateError(f"{option} {template!r} is no template name and has no {{input}} placeholder; use one of "
+                            "robin, chatml, llama3, plain or e.g. '###Human: {input}###Assistant:'")
+
+
 def conversation_segments(messages: MessagesOrText, template: str, tokenizer: Any = None, *,
                           generation_prompt: bool = False) -> list[Segment]:
     """The conversation as segments; replies (assistant turns) trained, everything else not.

@@ -136,9 +136,12 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str, *, read_only: bool) -> i
     """Bring the schema to `SCHEMA_VERSION`; return the version found before."""
     found = current_version(con, where)
     if found > SCHEMA_VERSION:
+        writer = _writer_version(con, found)
+        need = f"lmbench>={writer}" if writer else "a newer lmbench"
         raise StoreError(
-            f"{where} was written by a newer lmbench (schema {found} > {SCHEMA_VERSION}); "
-            "upgrade lmbench (pip install -U lmbench) or pass --db with another path"
+            f"{where} was written by a newer lmbench (schema {found} > {SCHEMA_VERSION}, this is lmbench "
+            f"{lmbench_version()}); it needs {need}: upgrade (pip install -U 'lmbench>={writer or lmbench_version()}') "
+            "or pass --db with another path"
         )
     pending = [(version, sql) for version, sql in MIGRATIONS if version > found]
     if pending and read_only:
@@ -150,7 +153,11 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str, *, read_only: bool) -> i
         con.begin()
         try:
             con.execute(sql)
-            con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, utcnow()])
+            if version >= 2:  # schema 2 added the column naming the lmbench that applied a migration
+                con.execute("INSERT INTO schema_version (version, applied_at, lmbench) VALUES (?, ?, ?)",
+                            [version, utcnow(), lmbench_version()])
+            else:
+                con.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [version, utcnow()])
             con.commit()
         except duckdb.Error as exc:
             con.rollback()
@@ -159,6 +166,22 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str, *, read_only: bool) -> i
                 "restore a backup or pass --db with another path"
             ) from exc
     return found
+
+
+def lmbench_version() -> str:
+    """The running lmbench's version (recorded with each migration it applies)."""
+    from lmbench import __version__
+
+    return __version__
+
+
+def _writer_version(con: duckdb.DuckDBPyConnection, version: int) -> str | None:
+    """Which lmbench applied schema `version` (files from schema 2 on record it), else None."""
+    try:
+        rows = con.execute("SELECT lmbench FROM schema_version WHERE version = ?", [version]).fetchall()
+    except duckdb.Error:
+        return None
+    return str(rows[0][0]) if rows and rows[0][0] else None
 
 
 def _first_line(message: str) -> str:

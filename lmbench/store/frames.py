@@ -50,10 +50,11 @@ def decode(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def _cells(series: pd.Series) -> list[Any]:
     """Column values with pandas' missing markers (NaN, NA, NaT) turned into None."""
-    return [None if _missing(v) else v for v in series.tolist()]
+    return [None if missing(v) else v for v in series.tolist()]
 
 
-def _missing(value: Any) -> bool:
+def missing(value: Any) -> bool:
+    """True for None and pandas' missing markers (NaN, NA, NaT)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and value != value  # NaN

@@ -13,7 +13,7 @@ scans with zone maps, and ART indexes slow bulk upserts.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RUN_STATUSES = ("running", "done", "failed", "interrupted")
 FINAL_STATUSES = RUN_STATUSES[1:]
@@ -92,7 +92,90 @@ CREATE TABLE samples (
 );
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+# Schema 2: lineage edges, aliases, datasets, training runs and their logs. The schema 1 `models.lineage` /
+# `base_model` (written for LoRA adapters) become edges where the parent is a known model: by
+# `lineage.base_fingerprint`, else by a base name that names exactly one model. `schema_version.lmbench` records
+# which lmbench applied each migration, so an older lmbench can say which version a newer file needs.
+_V2 = f"""
+ALTER TABLE schema_version ADD COLUMN lmbench VARCHAR;
+CREATE TABLE lineage (
+    child      VARCHAR NOT NULL,    -- fingerprint of the derived model
+    parent     VARCHAR NOT NULL,    -- fingerprint of the model it was made from
+    relation   VARCHAR NOT NULL,    -- lora | merge | sft | pretrain | raft | dpo | rlhf | reward | delta | dtype ...
+    detail     JSON,                -- recipe, data hashes, step, ...
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (child, parent, relation)
+);
+CREATE TABLE model_aliases (
+    fingerprint VARCHAR NOT NULL,
+    alias       VARCHAR NOT NULL,   -- a later name of the model (its first stays models.name)
+    first_seen  TIMESTAMP NOT NULL,
+    PRIMARY KEY (fingerprint, alias)
+);
+CREATE TABLE datasets (
+    content_hash VARCHAR PRIMARY KEY,
+    name         VARCHAR NOT NULL,
+    format       VARCHAR NOT NULL,  -- text_only | text2text | conversation | pairs | ...
+    rows         BIGINT,
+    path         VARCHAR,
+    created_at   TIMESTAMP NOT NULL
+);
+CREATE TABLE training_runs (
+    training_run_id       VARCHAR PRIMARY KEY,
+    recipe                VARCHAR NOT NULL,
+    recipe_hash           VARCHAR,
+    config                JSON,
+    base_fingerprint      VARCHAR,
+    candidate_fingerprint VARCHAR,
+    output_dir            VARCHAR,
+    seed                  BIGINT,
+    data_hashes           JSON,     -- list of datasets.content_hash
+    status                VARCHAR NOT NULL CHECK (status IN {RUN_STATUSES!r}),
+    versions              JSON,
+    git_sha               VARCHAR,
+    command               VARCHAR,
+    started_at            TIMESTAMP NOT NULL,
+    finished_at           TIMESTAMP,
+    timings               JSON,
+    error                 VARCHAR,
+    pid                   INTEGER,
+    host                  VARCHAR,
+    updated_at            TIMESTAMP
+);
+CREATE TABLE train_log (
+    training_run_id VARCHAR NOT NULL,
+    step            BIGINT NOT NULL,
+    metrics         JSON,           -- metric name -> value (loss, learning_rate, grad_norm, ...)
+    logged_at       TIMESTAMP NOT NULL,
+    PRIMARY KEY (training_run_id, step)
+);
+INSERT INTO lineage (child, parent, relation, detail, created_at)
+WITH wanted AS (
+    SELECT fingerprint, kind, base_model, lineage, created_at,
+           json_extract_string(lineage, '$.base_fingerprint') AS base_fingerprint
+    FROM models WHERE base_model IS NOT NULL OR json_extract_string(lineage, '$.base_fingerprint') IS NOT NULL
+), named AS (
+    SELECT name, min(fingerprint) AS fingerprint FROM models GROUP BY name HAVING count(*) = 1
+)
+SELECT w.fingerprint, coalesce(b.fingerprint, n.fingerprint),
+       CASE WHEN w.kind = 'lora' THEN 'lora' ELSE 'base' END,
+       json_object('migrated_from', 'schema 1', 'base_model', w.base_model, 'lineage', w.lineage), w.created_at
+FROM wanted w LEFT JOIN models b ON b.fingerprint = w.base_fingerprint LEFT JOIN named n ON n.name = w.base_model
+WHERE coalesce(b.fingerprint, n.fingerprint) IS NOT NULL AND coalesce(b.fingerprint, n.fingerprint) <> w.fingerprint;
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+
+# Edges known from the models' own records (a LoRA adapter names its base's fingerprint), added once both models
+# are rows; run after every model upsert, so an adapter evaluated before its base gets its edge when the base comes.
+DERIVED_EDGES = """
+INSERT INTO lineage (child, parent, relation, detail, created_at)
+SELECT c.fingerprint, p.fingerprint, CASE WHEN c.kind = 'lora' THEN 'lora' ELSE 'base' END,
+       json_object('base_model', c.base_model), ?
+FROM models c JOIN models p ON p.fingerprint = json_extract_string(c.lineage, '$.base_fingerprint')
+WHERE p.fingerprint <> c.fingerprint AND (c.fingerprint = ? OR p.fingerprint = ?)
+ON CONFLICT DO NOTHING
+"""
 
 # Columns callers pass in DataFrames: (required, optional).
 SAMPLE_COLUMNS = (
@@ -128,4 +211,7 @@ JSON_COLUMNS = {
     "tasks": ("config",),
     "runs": ("config", "versions", "timings"),
     "samples": ("choices", "logprobs", "metrics"),
+    "lineage": ("detail",),
+    "training_runs": ("config", "data_hashes", "versions", "timings"),
+    "train_log": ("metrics",),
 }

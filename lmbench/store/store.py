@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import duckdb
@@ -14,63 +12,51 @@ import pandas as pd
 
 from lmbench.errors import StoreError
 from lmbench.store import frames
-from lmbench.store.db import connect, migrate, utcnow
+from lmbench.store.db import utcnow
+from lmbench.store.lineage import LineageMixin
 from lmbench.store.schema import (
-    FINAL_STATUSES, JSON_COLUMNS, RESULT_COLUMNS, RESULT_UPSERT, SAMPLE_COLUMNS, SAMPLE_UPSERT,
+    DERIVED_EDGES, FINAL_STATUSES, JSON_COLUMNS, RESULT_COLUMNS, RESULT_UPSERT, SAMPLE_COLUMNS, SAMPLE_UPSERT,
 )
+from lmbench.store.training import TrainingMixin
 
 _SAMPLE_TEXT = ("task", "task_hash", "doc_id", "doc_hash", "prompt", "target", "prediction")
 
-class Store:
-    """A results database file; creates or migrates its schema on open."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, timeout: float | None = None) -> None:
-        self.path = str(path)
-        self.read_only = read_only
-        self._con: duckdb.DuckDBPyConnection | None = connect(path, read_only=read_only, timeout=timeout)
-        try:
-            migrate(self._con, self.path, read_only=read_only)
-        except BaseException:
-            self.close()
-            raise
-
-    # -- lifecycle -----------------------------------------------------------
-    def close(self) -> None:
-        """Release the file (and its lock); safe to call twice."""
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+class Store(LineageMixin, TrainingMixin):
+    """A results database file; creates or migrates its schema on open (see `StoreBase`)."""
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
-
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        """The open DuckDB connection (for queries the methods below do not cover)."""
-        if self._con is None:
-            raise StoreError(f"results database {self.path} is closed; open a new Store")
-        return self._con
-
-    def _writable(self) -> duckdb.DuckDBPyConnection:
-        if self.read_only:
-            raise StoreError(f"results database {self.path} was opened read-only; open it without read_only to write")
-        return self.con
-
     # -- writes --------------------------------------------------------------
     def upsert_model(self, *, fingerprint: str, name: str, source: str, kind: str, revision: str | None, dtype: str,
-                     n_params: int, base_model: str | None, lineage: dict, identity: dict) -> None:
-        """Insert or update one model, keeping its first `created_at`."""
-        self._writable().execute(
-            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
-            "name = excluded.name, source = excluded.source, kind = excluded.kind, revision = excluded.revision, "
-            "dtype = excluded.dtype, n_params = excluded.n_params, base_model = excluded.base_model, "
-            "lineage = excluded.lineage, identity = excluded.identity",
-            [fingerprint, name, source, kind, revision, dtype, n_params, base_model,
-             frames.dumps(lineage, "model lineage"), frames.dumps(identity, "model identity"), utcnow()],
-        )
+                     n_params: int | None, base_model: str | None = None, lineage: dict | None = None,
+                     identity: dict) -> None:
+        """Insert or merge one model. Its first name and `created_at` stay (a new name is recorded as an alias);
+        `lineage` keys are merged into what is known (an empty or missing one changes nothing), a known
+        base or parameter count is never replaced by None; edges its lineage implies are added."""
+        con = self._writable()
+        rows = con.execute("SELECT name, lineage FROM models WHERE fingerprint = ?", [fingerprint]).fetchall()
+        now = utcnow()
+        if not rows:
+            statements = [("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [fingerprint, name, source, kind, revision, dtype, n_params, base_model,
+                            frames.dumps(lineage or {}, "model lineage"), frames.dumps(identity, "model identity"),
+                            now])]
+        else:
+            first_name, known = rows[0]
+            merged = {**(frames.loads(known) or {}), **{k: v for k, v in (lineage or {}).items() if v is not None}}
+            statements = [(
+                "UPDATE models SET source = ?, kind = ?, revision = coalesce(?, revision), dtype = ?, "
+                "n_params = coalesce(?, n_params), base_model = coalesce(?, base_model), lineage = ?, identity = ? "
+                "WHERE fingerprint = ?",
+                [source, kind, revision, dtype, n_params, base_model, frames.dumps(merged, "model lineage"),
+                 frames.dumps(identity, "model identity"), fingerprint])]
+            if name != first_name:
+                statements.append(("INSERT INTO model_aliases VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                                   [fingerprint, name, now]))
+        statements.append((DERIVED_EDGES, [now, fingerprint, fingerprint]))
+        self._transaction(statements)
 
     def upsert_task(self, *, task_hash: str, name: str, version: str, family: str, config: dict) -> None:
         """Insert or update one task version, keeping its first `created_at`."""
@@ -146,16 +132,6 @@ class Store:
             raise StoreError(f"run {run_id!r} is not in {self.path}; list runs with `lmbench runs` or start a new one")
 
     # -- reads ---------------------------------------------------------------
-    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run a read query and return a DataFrame (JSON columns stay text)."""
-        return self.con.execute(sql, params or []).df()
-
-    def _table(self, table: str, where: dict[str, Any], order: str) -> pd.DataFrame:
-        filters = {k: v for k, v in where.items() if v is not None}
-        clause = " AND ".join(f"{k} = ?" for k in filters)
-        sql = f"SELECT * FROM {table}{' WHERE ' + clause if clause else ''} ORDER BY {order}"
-        return frames.decode(self.query(sql, list(filters.values())), JSON_COLUMNS.get(table, ()))
-
     def models(self) -> pd.DataFrame:
         """All models, JSON columns parsed."""
         return self._table("models", {}, "created_at, fingerprint")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.data.hub import HubUnavailable, load_hub_rows
-from lmbench.data.locate import missing_data
+from lmbench.data.locate import find_layout, missing_layout
 from lmbench.data.readers import read_jsonl
 from lmbench.errors import DataError
 from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
@@ -29,8 +29,8 @@ def _doc(row: dict[str, Any], index: int, cop_base: int, where: str) -> Doc:
 
 
 def load(root: Path | None) -> TaskData:
-    path = root / "medmcqa" / "dev.jsonl" if root else None
-    if path and path.is_file():
+    path = (find_layout(root, "medmcqa") or {}).get("dev")
+    if path:
         docs = [_doc(r, i, 1, str(path)) for i, r in enumerate(read_jsonl(path))]  # cop counts from 1 in the release
         return TaskData(docs, docs, [path], fewshot_excludes_self=True)
     reason = None
@@ -41,7 +41,7 @@ def load(root: Path | None) -> TaskData:
             return TaskData(docs, docs, [], fewshot_excludes_self=True)
         except HubUnavailable as exc:
             reason = str(exc)
-    raise missing_data("medmcqa", ["medmcqa/dev.jsonl"], reason)
+    raise missing_layout("medmcqa", "medmcqa", hub_reason=reason)
 
 
 register(MultipleChoiceTask(name="medmcqa", version="1", family="medmcqa", template=TEMPLATE, loader=load,

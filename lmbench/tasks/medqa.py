@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.data.hub import HubUnavailable, load_hub_rows
-from lmbench.data.locate import missing_data
+from lmbench.data.locate import find_layout, missing_layout
 from lmbench.data.readers import read_jsonl
 from lmbench.errors import DataError
 from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
@@ -14,8 +14,6 @@ from lmbench.tasks.registry import register
 
 LETTERS = ("A", "B", "C", "D")
 TEMPLATE = "Question: {question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\nAnswer:"
-TEST_FILES = ("medqa/test.jsonl", "medqa/phrases_no_exclude_test.jsonl")
-DEV_FILES = ("medqa/dev.jsonl", "medqa/phrases_no_exclude_dev.jsonl")
 CITATION = "Jin et al., What Disease does this Patient Have? (MedQA), Applied Sciences 2021"
 
 
@@ -30,15 +28,11 @@ def _doc(row: dict[str, Any], index: int, where: str) -> Doc:
     return Doc(doc_id=str(row.get("id", index)), fields=fields, choices=LETTERS, gold=LETTERS.index(answer))
 
 
-def _first(root: Path, names: tuple[str, ...]) -> Path | None:
-    return next((root / n for n in names if (root / n).is_file()), None)
-
-
 def load(root: Path | None) -> TaskData:
-    test = _first(root, TEST_FILES) if root else None
+    files = find_layout(root, "medqa") or {}
+    test, dev = files.get("test"), files.get("dev")
     if test:
         docs = [_doc(r, i, str(test)) for i, r in enumerate(read_jsonl(test))]
-        dev = _first(root, DEV_FILES)
         if dev:
             return TaskData(docs, [_doc(r, i, str(dev)) for i, r in enumerate(read_jsonl(dev))], [test, dev])
         return TaskData(docs, docs, [test], fewshot_excludes_self=True)
@@ -50,7 +44,7 @@ def load(root: Path | None) -> TaskData:
             return TaskData(docs, docs, [], fewshot_excludes_self=True)
         except HubUnavailable as exc:
             reason = str(exc)
-    raise missing_data("medqa", list(TEST_FILES), reason)
+    raise missing_layout("medqa", "medqa", hub_reason=reason)
 
 
 register(MultipleChoiceTask(name="medqa", version="1", family="medqa", template=TEMPLATE, loader=load,

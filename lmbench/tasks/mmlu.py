@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmbench.data.hub import HubUnavailable, load_hub_rows
-from lmbench.data.locate import missing_data
+from lmbench.data.locate import find_layout, missing_layout
 from lmbench.data.readers import read_csv_rows
 from lmbench.errors import DataError
 from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
@@ -57,8 +57,8 @@ def read_mmlu_csv(path: Path, subject: str) -> list[Doc]:
 
 def _loader(subject: str):
     def load(root: Path | None) -> TaskData:
-        files = {s: root / "mmlu" / s / f"{subject}_{s}.csv" for s in ("test", "dev")} if root else {}
-        if files and all(f.is_file() for f in files.values()):
+        files = find_layout(root, "mmlu", subject)
+        if files:
             return TaskData(read_mmlu_csv(files["test"], subject), read_mmlu_csv(files["dev"], subject),
                             list(files.values()))
         reason = None
@@ -70,7 +70,7 @@ def _loader(subject: str):
                 return TaskData(docs["test"], docs["dev"], [])
             except HubUnavailable as exc:
                 reason = str(exc)
-        raise missing_data(f"mmlu_{subject}", [f"mmlu/test/{subject}_test.csv + mmlu/dev/{subject}_dev.csv"], reason)
+        raise missing_layout(f"mmlu_{subject}", "mmlu", subject, reason)
     return load
 
 

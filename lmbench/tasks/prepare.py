@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lmbench.data.locate import data_root
+from lmbench.engine.templates import check_text_template
 from lmbench.errors import ConfigError
 from lmbench.models.fingerprint import files_digest
 from lmbench.tasks.base import MultipleChoiceTask, TaskData
@@ -38,8 +39,8 @@ def prepare_tasks(spec: str, *, shots: int | None, limit: int | None, data_dir: 
         raise ConfigError(f"--limit {limit} must be a positive number of questions per task")
     if shots is not None and shots < 0:
         raise ConfigError(f"--shots {shots} must be 0 or more")
-    if nll_prompt is not None and "{input}" not in nll_prompt:
-        raise ConfigError(f"--nll-prompt {nll_prompt!r} has no {{input}} placeholder; e.g. '###Human: {{input}}###Assistant:'")
+    if nll_prompt is not None:
+        check_text_template(nll_prompt)  # a template name (robin, chatml, ...) or a format string with {input}
     tasks, groups = resolve(spec)
     fixed = [name for name in groups if name in suites()]
     if fixed and shots is not None:

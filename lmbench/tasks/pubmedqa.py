@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.data.hub import HubUnavailable, load_hub_rows
-from lmbench.data.locate import missing_data
+from lmbench.data.locate import find_layout, missing_layout
 from lmbench.data.readers import read_json
 from lmbench.errors import DataError
 from lmbench.tasks.base import Doc, MultipleChoiceTask, TaskData
@@ -29,9 +29,9 @@ def _doc(pmid: str, row: dict[str, Any], where: str) -> Doc:
 
 
 def load(root: Path | None) -> TaskData:
-    folder = root / "pubmedqa" if root else None
-    labelled, split = (folder / "ori_pqal.json", folder / "test_ground_truth.json") if folder else (None, None)
-    if labelled and labelled.is_file() and split.is_file():
+    files = find_layout(root, "pubmedqa")
+    if files:
+        labelled, split = files["labelled"], files["test_ids"]
         entries = read_json(labelled)
         test_ids = list(read_json(split))
         unknown = [i for i in test_ids if i not in entries]
@@ -50,7 +50,7 @@ def load(root: Path | None) -> TaskData:
                             [_doc(r["QUESTION"][:40], r, "hub") for r in train], [])
         except HubUnavailable as exc:
             reason = str(exc)
-    raise missing_data("pubmedqa", ["pubmedqa/ori_pqal.json + pubmedqa/test_ground_truth.json"], reason)
+    raise missing_layout("pubmedqa", "pubmedqa", hub_reason=reason)
 
 
 register(MultipleChoiceTask(name="pubmedqa", version="1", family="pubmedqa", template=TEMPLATE, loader=load,
