@@ -33,22 +33,12 @@ def data_hash(path: str | Path) -> str:
     return hashlib.sha256(json.dumps(files_digest(files), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def reward_identity_record(folder: Path) -> dict[str, Any]:
-    """Identity of a sequence-classification folder: weight contents (layout-free) and tokenizer files."""
-    from lmbench.models.content_hash import safetensors_digests, weights_digest
-    from lmbench.models.fingerprint import files_digest
-
-    weights = sorted(folder.glob("*.safetensors"))
-    tokenizer = sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(("tokenizer", "vocab",
-                                                                                         "special_tokens")))
-    return {"weights": weights_digest(safetensors_digests(weights)) if weights else None,
-            "tokenizer_files": files_digest(tokenizer), "kind": "reward"}
-
-
 def register_folder(store: Any, folder: Path, *, parent: str | None, relation: str, detail: dict[str, Any],
                     kind: str = "causal") -> str:
     """Fingerprint a saved checkpoint, upsert it as a model and add its lineage edge; its fingerprint."""
     if kind == "reward":
+        from lmbench.models.reward_loader import reward_identity_record
+
         identity = reward_identity_record(folder)
         from lmbench.models.fingerprint import fingerprint
 
