@@ -105,3 +105,23 @@ def test_pairs_task_agrees_with_direct_scoring(trained: dict) -> None:
     assert acc == pytest.approx(sum(c > r for c, r in zip(chosen, rejected)) / len(chosen))
     got = [list(x) for x in samples["logprobs"]]
     assert got == pytest.approx([[c, r] for c, r in zip(chosen, rejected)], abs=1e-5)
+
+
+def test_hh_rlhf_pairs_task_on_the_data_folder(trained: dict, shared_data: Path) -> None:
+    from cli import run_cli
+
+    from lmbench.data.convert import hh_rlhf_pairs
+    from lmbench.data.pairs import dataset_pairs
+    from lmbench.engine.reward import RewardScorer, score_pairs
+    from lmbench.store import Store
+
+    db = trained["tmp"] / "hh.duckdb"
+    result = run_cli("eval", trained["summary"]["final"], "--tasks", "hh_rlhf_pairs_helpful", "--limit", "6",
+                     "--data-dir", str(shared_data), "--db", str(db), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    pairs = dataset_pairs(hh_rlhf_pairs(shared_data / "hh-rlhf" / "helpful-base" / "test.jsonl.gz", limit=6))
+    chosen, rejected = score_pairs(RewardScorer(trained["summary"]["final"]), pairs)
+    with Store(db) as store:
+        rows = store.results()
+    acc = rows.loc[rows["metric"] == "pair_accuracy"].iloc[0]
+    assert acc["n"] == 6 and acc["value"] == pytest.approx(sum(c > r for c, r in zip(chosen, rejected)) / 6)
