@@ -337,7 +337,7 @@ def _register(store: Any, info: Any, n_params: int | None, prepared: list[Prepar
         known = store.query("SELECT n_params FROM models WHERE fingerprint = ?", [info.fingerprint])
         n_params = int(known.iloc[0, 0]) if not known.empty and known.iloc[0, 0] is not None else None
     store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
-                       revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
+                       revision=getattr(info, "revision", None), dtype=info.dtype, n_params=n_params,
                        base_model=info.base_name,
                        lineage={"base_fingerprint": info.base_fingerprint, "relation": info.source.kind} if info.base_name else {},
                        identity=info.identity)

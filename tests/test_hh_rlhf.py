@@ -30,19 +30,49 @@ def test_split_dialogue():
     assert split_dialogue("\n\nHuman: no answer") is None
 
 
+def _reward_by_hand(folder, prompt: str, response: str) -> float:
+    """The reward model run directly, one pair at a time: `prompt + " " + response`, cut from the left."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    ids = tokenizer(f"{prompt.rstrip()} {response.strip()}")["input_ids"][-model.config.max_position_embeddings:]
+    with torch.no_grad():
+        return model(input_ids=torch.tensor([ids])).logits[0, 0].item()
+
+
+def _msttr_by_hand(texts: list[str]) -> float:
+    """MSTTR-100 from its definition: NLTK word tokens (sentences split first), lowercased, all responses
+    concatenated, consecutive 100-token segments, the last partial one dropped."""
+    from nltk.tokenize import NLTKWordTokenizer, PunktSentenceTokenizer
+
+    tokens = [t.lower() for text in texts for sentence in PunktSentenceTokenizer().tokenize(text)
+              for t in NLTKWordTokenizer().tokenize(sentence)]
+    segments = [tokens[i:i + 100] for i in range(0, len(tokens) - 99, 100)]
+    assert segments, f"only {len(tokens)} tokens: the test needs at least one full segment"
+    return sum(len(set(s)) / 100 for s in segments) / len(segments)
+
+
 def test_hh_rlhf_end_to_end(tiny_llama, tiny_reward_model, shared_data, tmp_path):
-    config = EvalConfig(checkpoint=str(tiny_llama), tasks="hh_rlhf_helpful", limit=6, data_dir=str(shared_data),
-                        db=str(tmp_path / "hh.duckdb"), reward_model=str(tiny_reward_model), max_new_tokens=12,
+    # 8 prompts x up to 96 new tokens: enough words for MSTTR-100 segments (a smaller run leaves it NULL).
+    config = EvalConfig(checkpoint=str(tiny_llama), tasks="hh_rlhf_helpful", limit=8, data_dir=str(shared_data),
+                        db=str(tmp_path / "hh.duckdb"), reward_model=str(tiny_reward_model), max_new_tokens=96,
                         progress=False)
     outcome = evaluate(config)
     results = outcome.results.set_index("metric")["value"]
     for metric in ("reward", "perplexity", "distinct_1", "distinct_2", "unique_1", "vocab_1", "mean_pred_length"):
         assert metric in results.index
-    rewards = [m["reward"] for m in outcome.samples["metrics"]]
-    assert results["reward"] == pytest.approx(sum(rewards) / len(rewards))
-    assert all(m["n_new_tokens"] <= 12 for m in outcome.samples["metrics"])
-    assert outcome.samples["prompt"].str.endswith("\n\nAssistant:").all()
-    assert pd_isnull(results["msttr_100"]) or results["msttr_100"] > 0  # < 100 tokens in all: stored as NULL
+    samples = outcome.samples
+    assert all(m["n_new_tokens"] <= 96 for m in samples["metrics"])
+    assert samples["prompt"].str.endswith("\n\nAssistant:").all()
+    # Rewards recomputed with the reward model itself, not read back from the run.
+    by_hand = [_reward_by_hand(tiny_reward_model, p, r) for p, r in zip(samples["prompt"], samples["prediction"])]
+    assert [m["reward"] for m in samples["metrics"]] == pytest.approx(by_hand, abs=1e-4)
+    assert results["reward"] == pytest.approx(sum(by_hand) / len(by_hand), abs=1e-4)
+    assert len(set(round(r, 4) for r in by_hand)) > 1, "distinct answers get distinct rewards"
+    msttr = _msttr_by_hand(list(samples["prediction"]))
+    assert not pd_isnull(results["msttr_100"]) and results["msttr_100"] == pytest.approx(msttr, abs=1e-9)
     again = evaluate(config)
     assert again.status == "cached"
     other = evaluate(EvalConfig(**{**config.__dict__, "max_new_tokens": 8}))

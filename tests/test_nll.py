@@ -119,22 +119,52 @@ def _lmflow_file(path: Path, dataset_type: str, instances: list[dict]) -> Path:
     return path
 
 
+def nll_by_hand(folder: Path, pieces: list[tuple[str, bool]]) -> float:
+    """Golden NLL, independent of lmbench's engine: the model straight from transformers, ONE forward pass
+    over the whole text (it fits the context), log_softmax, minus the sum over the scored tokens."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    ids, scored = [], []
+    for text, is_scored in pieces:
+        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids += piece
+        scored += [is_scored] * len(piece)
+    assert not scored[0] and len(ids) <= model.config.max_position_embeddings
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(torch.tensor([ids])).logits[0].float(), dim=-1)
+    return -sum(logprobs[i - 1, ids[i]].item() for i in range(1, len(ids)) if scored[i])
+
+
 def test_nll_and_ppl_tasks_end_to_end(tiny_llama, tmp_path):
     folder = tmp_path / "nll"
     folder.mkdir()
     _lmflow_file(folder / "a.json", "text2text", [{"input": "What pumps blood?", "output": "The heart."},
                                                   {"input": "Name a bone.", "output": "The femur."}])
     _lmflow_file(folder / "b.json", "text2text", [{"input": "Is blood red?", "output": "Yes."}])
+    conv = _lmflow_file(tmp_path / "conv.json", "conversation", [{"system": "Be brief.", "messages": [
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
+        {"role": "user", "content": "Is the heart a muscle?"}, {"role": "assistant", "content": "Yes, it is."}]}])
     text = _lmflow_file(tmp_path / "text.json", "text_only", [{"text": LONG[:300]}, {"text": "The heart."}])
-    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=f"nll:{folder},ppl:{text}",
+    outcome = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=f"nll:{folder},nll:{conv},ppl:{text}",
                                   db=str(tmp_path / "n.duckdb"), progress=False))
     results = outcome.results.set_index(["task", "metric"])["value"]
     nll_task = f"nll:{folder}"
     per_sample = [m["nll"] for m in outcome.samples[outcome.samples["task"] == nll_task]["metrics"]]
-    assert len(per_sample) == 3 and results[(nll_task, "nll")] == pytest.approx(sum(per_sample) / 3)
+    # Golden values: the Robin prompt written out by hand, each sample scored by nll_by_hand.
+    golden = [nll_by_hand(tiny_llama, [(f"###Human: {q}###Assistant:", False), (a, True)])
+              for q, a in (("What pumps blood?", "The heart."), ("Name a bone.", "The femur."), ("Is blood red?", "Yes."))]
+    assert per_sample == pytest.approx(golden, abs=1e-4)
+    assert results[(nll_task, "nll")] == pytest.approx(sum(golden) / 3, abs=1e-4)
     tokens = sum(m["n_tokens"] for m in outcome.samples[outcome.samples["task"] == nll_task]["metrics"])
     assert results[(nll_task, "nll_per_token")] == pytest.approx(sum(per_sample) / tokens)
     assert results[(nll_task, "perplexity")] == pytest.approx(math.exp(sum(per_sample) / tokens))
+    conv_golden = nll_by_hand(tiny_llama, [("Be brief.", False), ("###Human: Hi###Assistant:", False),
+                                           ("Hello! How can I help?", True),
+                                           ("###Human: Is the heart a muscle?###Assistant:", False),
+                                           ("Yes, it is.", True)])
+    assert results[(f"nll:{conv}", "nll")] == pytest.approx(conv_golden, abs=1e-4)
     rolling = outcome.samples[outcome.samples["task"] == f"ppl:{text}"]
     ll = sum(m["loglikelihood"] for m in rolling["metrics"])
     n_bytes = sum(len(t.encode()) for t in (LONG[:300], "The heart."))

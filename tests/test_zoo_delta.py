@@ -205,3 +205,11 @@ def test_cli_round_trip_and_one_line_refusal(made: tuple[Path, Path], tiny_base:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lmbench: error: wrong base") and "Traceback" not in done.stderr
     assert not (tmp_path / "t2").exists()
+
+
+def test_output_inside_an_input_is_refused(made: tuple[Path, Path], tiny_base: Path) -> None:
+    from lmbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is an input of this command"):
+        apply_delta(str(tiny_base), made[1], tiny_base / "recovered")
+    assert not (tiny_base / "recovered").exists()

@@ -54,6 +54,15 @@ def test_eval_delta_recovers_once_and_records_lineage(delta_case: tuple, tmp_pat
     assert fp == manifest["target"]["fingerprint"] and runs == [(fp,)]
     assert kind == "delta" and base_model == "base"
     assert json.loads(lineage) == {"base_fingerprint": manifest["base"]["fingerprint"], "relation": "delta"}
+    con.close()
+    done = run_cli("eval", str(base), "--limit", "3", "--db", str(db), "--no-progress", env=env)
+    assert done.returncode == 0, done.stderr
+    from lmbench.store import Store
+
+    with Store(db, read_only=True) as store:
+        edges = store.ancestry(fp)
+    assert [(e.child, e.parent, e.relation) for e in edges.itertuples()] == [
+        (fp, manifest["base"]["fingerprint"], "delta")]
 
 
 def test_eval_delta_with_wrong_base_is_refused(delta_case: tuple, tmp_path: Path) -> None:

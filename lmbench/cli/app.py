@@ -49,18 +49,20 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
 # Command groups: (name, module, typer attribute). A new group is one row here.
 SUB_APPS: tuple[tuple[str, str, str], ...] = (
     ("zoo", "lmbench.cli.zoo_cmd", "zoo_app"),
+    ("data", "lmbench.cli.data_cmd", "app"),
 )
 
 
 def _register_commands() -> None:
-    from lmbench.cli import eval_cmd, generate_cmd, harness_cmds, leaderboard_cmd, store_cmds, tasks_cmd
+    from lmbench.cli import eval_cmd, generate_cmd, harness_cmds, leaderboard_cmd, store_cmds, tasks_cmd, tune_cmd
 
     for name, command in (("eval", eval_cmd.eval_command), ("tasks", tasks_cmd.tasks_command),
                           ("generate", generate_cmd.generate_command), ("runs", store_cmds.runs_command),
                           ("results", store_cmds.results_command), ("compare", store_cmds.compare_command),
                           ("import-harness", harness_cmds.import_command),
                           ("export-harness", harness_cmds.export_command),
-                          ("leaderboard", leaderboard_cmd.leaderboard_command)):
+                          ("leaderboard", leaderboard_cmd.leaderboard_command),
+                          ("tune", tune_cmd.tune_command)):
         app.command(name)(_guarded(command))
     for name, module, attr in SUB_APPS:
         sub = getattr(importlib.import_module(module), attr)

@@ -8,7 +8,7 @@ import typer
 
 
 def eval_command(
-    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter folder, zoo delta folder or entry (with --base), or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks, groups or suites (see `lmbench tasks`); mcq:FILE (your multiple choice), nll:PATH (NLL of LMFlow data), ppl:PATH (rolling perplexity), gen:PATH (generation vs references), lm_eval:NAME (any lm-evaluation-harness task).")] = "lmbench_sample",
     shots: Annotated[Optional[int], typer.Option(help="Few-shot examples per question (default: the task's own, MMLU 5).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N questions of each task.")] = None,
@@ -20,7 +20,7 @@ def eval_command(
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", envvar="LMBENCH_DATA", help="Folder with benchmark files (layout in README).")] = None,
     db: Annotated[Optional[str], typer.Option(envvar="LMBENCH_DB", help="DuckDB results file (default ./lmbench.duckdb).")] = None,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Context length; longer inputs are cut from the left.")] = None,
-    base: Annotated[Optional[str], typer.Option(help="Base model for a LoRA adapter (default: from adapter_config.json).")] = None,
+    base: Annotated[Optional[str], typer.Option(help="Base model for a LoRA adapter (default: from adapter_config.json) or a zoo delta (required).")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow code shipped with the checkpoint to run.")] = False,
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle (*.bin) weights.")] = False,
     prefix_reuse: Annotated[bool, typer.Option("--prefix-reuse/--no-prefix-reuse", help="Compute a prefix shared by many prompts once.")] = True,

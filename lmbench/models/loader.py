@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmbench.errors import CheckpointError, ConfigError
-from lmbench.models.fingerprint import files_digest, fingerprint
+from lmbench.models.content_hash import identity_record, safetensors_digests, tokenizer_digest, weights_digest
+from lmbench.models.fingerprint import bytes_digest, fingerprint, folder_weights, gguf_weights
+from lmbench.models.quantization import quantization_config
 from lmbench.models.options import DEVICES, DTYPES
 from lmbench.models.sources import CheckpointSource, resolve_source
 
@@ -19,8 +22,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_LENGTH = 2048
 _TOKENIZER_INFINITY = 10**29
-_IDENTITY_FILES = ("*.safetensors", "*.bin", "*.gguf", "config.json", "generation_config.json", "tokenizer*",
-                   "special_tokens_map.json", "vocab*", "merges.txt", "*.model", "chat_template*", "adapter_config.json")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ModelIdentity:
     folder: Path
     load_kwargs: dict[str, Any] = field(default_factory=dict)
     base: ModelIdentity | None = None  # the model a LoRA adapter applies to, or a delta was recovered from
+    revision: str | None = None  # the Hub revision a Hub model was downloaded at
+    quantization: dict[str, Any] | None = None  # bitsandbytes settings the weights are loaded with (None: full)
 
     @property
     def base_name(self) -> str | None:
@@ -149,11 +152,6 @@ def _weights_format(folder: Path, allow_pickle: bool) -> bool:
     raise CheckpointError(f"{folder} holds no weight files (*.safetensors or *.bin); is the save complete?")
 
 
-def _identity_files(folder: Path) -> list[Path]:
-    found = {p for pattern in _IDENTITY_FILES for p in folder.glob(pattern) if p.is_file()}
-    return sorted(found)
-
-
 def inspect_checkpoint(
     spec: str | None,
     *,
@@ -163,22 +161,28 @@ def inspect_checkpoint(
     allow_pickle: bool = False,
     max_length: int | None = None,
     base: str | None = None,
+    quantization: Any = None,
 ) -> ModelIdentity:
-    """Resolve CHECKPOINT, read its config and tokenizer, and fingerprint it; weights stay on disk."""
+    """Resolve CHECKPOINT, read its config and tokenizer, and fingerprint it by content; weights stay on disk.
+
+    `quantization`: bitsandbytes settings (a dict of `BitsAndBytesConfig` fields, e.g. `{"load_in_4bit": True,
+    "bnb_4bit_quant_type": "nf4"}`, or a `BitsAndBytesConfig`) to load the weights with, for QLoRA; None loads
+    full precision. The settings are part of the identity: a 4-bit load is another model than the full one.
+    """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     source = resolve_source(spec, base=base)
     device = _resolve_device(device)
     options = {"dtype": dtype, "device": device, "trust_remote_code": trust_remote_code,
-               "allow_pickle": allow_pickle, "max_length": max_length}
+               "allow_pickle": allow_pickle, "max_length": max_length, "quantization": quantization}
     if source.kind == "lora":
         assert source.path is not None and source.base is not None
         base_identity = inspect_checkpoint(source.base, **options)
-        identity = {"adapter_files": files_digest(_identity_files(source.path)), "base": base_identity.fingerprint,
-                    "kind": "lora"}
+        identity = {"adapter": _adapter_identity(source.path), "base": base_identity.fingerprint}
         return ModelIdentity(name=source.path.name, source=source, dtype=base_identity.dtype, device=device,
                              max_length=base_identity.max_length, fingerprint=fingerprint(identity), identity=identity,
-                             tokenizer=base_identity.tokenizer, folder=source.path, base=base_identity)
-    folder, gguf_file, identity = _locate(source)
+                             tokenizer=base_identity.tokenizer, folder=source.path, base=base_identity,
+                             quantization=base_identity.quantization)
+    folder, gguf_file, revision = _locate(source)
     from transformers import AutoConfig, AutoTokenizer
 
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
@@ -196,21 +200,50 @@ def inspect_checkpoint(
         raise CheckpointError(f"cannot load the tokenizer of {source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-    if not gguf_file:
+    if gguf_file:
+        weights = gguf_weights(folder / gguf_file)
+    else:
         kwargs["use_safetensors"] = _weights_format(folder, allow_pickle)
+        weights = folder_weights(folder, safetensors=kwargs["use_safetensors"])
+    quant, quant_record = quantization_config(quantization, torch_dtype)
+    if quant is not None:
+        if gguf_file:
+            raise ConfigError(f"{source.spec!r} is a GGUF file, already quantized; load it without quantization")
+        kwargs["quantization_config"] = quant
+        kwargs["device_map"] = {"": device}  # bitsandbytes places quantized weights at load; .to() cannot move them
     length = max_length or resolve_max_length(config, tokenizer)
     probe = tokenizer.encode("a")
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
     dtype_name = str(torch_dtype).removeprefix("torch.")
-    # The built-in default is an HF folder: the same files must give the same fingerprint as that folder's path
-    # (else a LoRA adapter whose config names the folder would record a base no run of the default matches).
-    kind = "hf_dir" if source.kind in ("default", "delta") else source.kind  # a recovered delta is its target
-    full = {**identity, "kind": kind, "dtype": dtype_name, "bos": adds_bos, "max_length": length,
-            "tokenizer_class": type(tokenizer).__name__}
+    # Content only, no source kind or path: the built-in default and its folder, a sharded re-save and the
+    # model in memory (lmbench.models.in_memory) are one model with one fingerprint.
+    full = identity_record(weights=weights, tokenizer=tokenizer_digest(tokenizer), dtype=dtype_name, bos=adds_bos,
+                           max_length=length, quantization=quant_record)
     parent = inspect_checkpoint(source.base, **options) if source.kind == "delta" else None  # lineage only
     return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,
                          fingerprint=fingerprint(full), identity=full, tokenizer=tokenizer, folder=folder,
-                         load_kwargs={**kwargs, "dtype": torch_dtype}, base=parent)
+                         load_kwargs={**kwargs, "dtype": torch_dtype}, base=parent, revision=revision,
+                         quantization=quant_record)
+
+
+def _adapter_identity(folder: Path) -> dict[str, Any]:
+    """A LoRA adapter: its tensors' content and its settings (rank, alpha, targets), not where its base lies."""
+    try:
+        settings = json.loads((folder / "adapter_config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {folder / 'adapter_config.json'}: {exc}; re-save the adapter") from None
+    for key in ("base_model_name_or_path", "revision"):
+        settings.pop(key, None)
+    tensors = sorted(folder.glob("*.safetensors"))
+    pickles = sorted(p for p in folder.glob("*.bin") if p.is_file())
+    if tensors:
+        weights = weights_digest(safetensors_digests(tensors))
+    elif pickles:
+        weights = "pickle:" + bytes_digest(pickles, folder)
+    else:
+        raise CheckpointError(f"adapter folder {folder} holds no adapter weights (adapter_model.safetensors); "
+                              "is the save complete?")
+    return {"weights": weights, "config": settings}
 
 
 def load_model(spec: str | None, **options: Any) -> LoadedModel:
@@ -248,29 +281,29 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         raise CheckpointError(f"cannot load {info.source.spec!r}: {str(exc).splitlines()[0][:200]}") from None
     if getattr(model, "hf_quantizer", None) is not None and "gguf_file" in info.load_kwargs:
         model.hf_quantizer.remove_quantization_config(model)
-    model.to(info.device).eval()
+    if "quantization_config" not in info.load_kwargs:
+        model.to(info.device)
+    model.eval()
     return LoadedModel(model, info, sum(p.numel() for p in model.parameters()))
 
 
-def _locate(source: CheckpointSource) -> tuple[Path, str | None, dict[str, Any]]:
-    """Local folder, optional GGUF file name, and the weights identity record."""
+def _locate(source: CheckpointSource) -> tuple[Path, str | None, str | None]:
+    """Local folder, optional GGUF file name, and the Hub revision (Hub models only)."""
     if source.kind == "default":
         from lmbench.models.default_model import default_model_dir
 
-        folder = default_model_dir()
-        return folder, None, {"files": files_digest(_identity_files(folder))}
+        return default_model_dir(), None, None
     if source.kind == "delta":
         from lmbench.zoo.source import recovered_folder
 
-        folder = recovered_folder(source)
-        return folder, None, {"files": files_digest(_identity_files(folder))}
+        return recovered_folder(source), None, None
     if source.kind == "hub":
         folder = _download_hub(source)
-        return folder, None, {"hub_id": source.hub_id, "revision": folder.name}
+        return folder, None, folder.name
     assert source.path is not None
     if source.kind == "gguf":
-        return source.path.parent, source.path.name, {"files": files_digest([source.path])}
-    return source.path, None, {"files": files_digest(_identity_files(source.path))}
+        return source.path.parent, source.path.name, None
+    return source.path, None, None
 
 
 def _display_name(source: CheckpointSource) -> str:

@@ -74,6 +74,10 @@ def resolve_source(spec: str | None, base: str | None = None) -> CheckpointSourc
             "point at a Hugging Face model folder (saved with save_pretrained), a LoRA adapter or a .gguf file"
         )
     looks_local = text.startswith((".", "/", "~")) or text.endswith(".gguf") or text.count("/") > 1
+    from lmbench.zoo.catalogue import entry_source
+
+    if not looks_local and (zoo := entry_source(text, base)) is not None:  # a model published to the zoo catalogue
+        return zoo
     if not looks_local and _HUB_ID.match(text):
         hub_id, _, revision = text.partition("@")
         return CheckpointSource(kind="hub", spec=text, hub_id=hub_id, revision=revision or None)

@@ -200,25 +200,34 @@ def run_harness(model_path: str, task: str, data_dir: str | Path, *, shots: int 
                 batch_size: int | str = 1, dtype: str = "float32", device: str = "cpu",
                 max_length: int | None = None) -> HarnessRun:
     """Evaluate ``task`` on the local HF checkpoint ``model_path`` with lm-evaluation-harness."""
+    spec = _spec(task, Path(data_dir))
+    with tempfile.TemporaryDirectory(prefix="lmbench-harness-") as tmp:
+        return run_harness_yaml(model_path, task, _write_task(task, spec, Path(tmp)), spec.choices, shots=shots,
+                                limit=limit, batch_size=batch_size, dtype=dtype, device=device, max_length=max_length)
+
+
+def run_harness_yaml(model_path: str, task: str, include_path: str | Path, choices: list[str] | None = None, *,
+                     shots: int = 0, limit: int | None = None, batch_size: int | str = 1, dtype: str = "float32",
+                     device: str = "cpu", max_length: int | None = None) -> HarnessRun:
+    """Evaluate ``task`` defined by a harness YAML in ``include_path`` (the harness's own defaults left out).
+    ``choices`` maps a string target to its index when the YAML's doc_to_target is not an index."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     folder = Path(model_path).expanduser().resolve()  # absolute: never mistaken for a Hub id
     if not folder.is_dir():
         raise CheckpointError(f"no model folder {model_path}; pass a directory written by save_pretrained")
-    spec = _spec(task, Path(data_dir))
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     lm = load_hflm(str(folder), batch_size=batch_size, dtype=dtype, device=device, max_length=max_length)
-    with tempfile.TemporaryDirectory(prefix="lmbench-harness-") as tmp:
-        manager = TaskManager(include_path=str(_write_task(task, spec, Path(tmp))), include_defaults=False)
-        start = time.perf_counter()
-        out = simple_evaluate(model=lm, tasks=[task], num_fewshot=shots, limit=limit, log_samples=True,
-                              task_manager=manager, bootstrap_iters=0, **_SEEDS)
-        wall_s = time.perf_counter() - start
+    manager = TaskManager(include_path=str(include_path), include_defaults=False)
+    start = time.perf_counter()
+    out = simple_evaluate(model=lm, tasks=[task], num_fewshot=shots, limit=limit, log_samples=True,
+                          task_manager=manager, bootstrap_iters=0, **_SEEDS)
+    wall_s = time.perf_counter() - start
     if out is None:
         raise RuntimeError("lm_eval.simple_evaluate returned no results (not rank 0?)")
-    samples = sorted((_sample(s, spec.choices) for s in out["samples"][task]), key=lambda s: s.doc_index)
+    samples = sorted((_sample(s, choices or []) for s in out["samples"][task]), key=lambda s: s.doc_index)
     results = out["results"][task]
     metrics = {m: float(results[f"{m},none"]) for m in ("acc", "acc_norm") if f"{m},none" in results}
     return HarnessRun(task, samples, metrics, wall_s)

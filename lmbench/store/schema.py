@@ -170,7 +170,7 @@ MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 # are rows; run after every model upsert, so an adapter evaluated before its base gets its edge when the base comes.
 DERIVED_EDGES = """
 INSERT INTO lineage (child, parent, relation, detail, created_at)
-SELECT c.fingerprint, p.fingerprint, CASE WHEN c.kind = 'lora' THEN 'lora' ELSE 'base' END,
+SELECT c.fingerprint, p.fingerprint, CASE WHEN c.kind IN ('lora', 'delta') THEN c.kind ELSE 'base' END,
        json_object('base_model', c.base_model), ?
 FROM models c JOIN models p ON p.fingerprint = json_extract_string(c.lineage, '$.base_fingerprint')
 WHERE p.fingerprint <> c.fingerprint AND (c.fingerprint = ? OR p.fingerprint = ?)

@@ -77,17 +77,21 @@ class _Delta:
             reader.close()
 
 
-def _recover(name: str, entry: dict[str, Any], delta: _Delta, base: dict[str, SafetensorsReader]) -> bytes:
+def _recover(name: str, entry: dict[str, Any], delta: _Delta, base: dict[str, SafetensorsReader]) -> list[Any]:
+    """The recovered tensor's bytes as consecutive parts; the sum is done in place in the base's buffer."""
     refs = entry["delta"]
     if entry["op"] == "whole":
-        return delta.read(refs[0])
+        return [delta.read(refs[0])]
     base_raw = base[name].read(name, rows=entry["base_rows"])
-    base_bits = bits.cast_bits(bits.as_uint(base_raw, entry["base_dtype"]), entry["base_dtype"], entry["dtype"])
     if entry["op"] == "same":
-        return bytes(bits.as_bytes(base_bits))
+        return [base_raw]
+    base_bits = bits.cast_bits(bits.as_uint(base_raw, entry["base_dtype"]), entry["base_dtype"], entry["dtype"])
+    if not base_bits.flags.writeable:
+        base_bits = base_bits.copy()
     diff = bits.as_uint(delta.read(refs[0]), entry["dtype"])
-    recovered = bits.as_bytes(bits.wrapping_add(base_bits, diff))
-    return bytes(recovered) + (delta.read(refs[1]) if len(refs) > 1 else b"")
+    recovered = bits.wrapping_add(base_bits, diff, out=base_bits)
+    del diff
+    return [bits.as_bytes(recovered)] + ([delta.read(refs[1])] if len(refs) > 1 else [])
 
 
 def apply_delta(base: str, delta: Path, out: Path, *, progress: bool = False) -> dict[str, Any]:
@@ -104,14 +108,17 @@ def apply_delta(base: str, delta: Path, out: Path, *, progress: bool = False) ->
         readers |= {n: reader for n in reader.header}
     stored = _Delta(delta, manifest)
     try:
-        with atomic_folder(out) as tmp:
+        with atomic_folder(out, inputs=(base_dir, delta)) as tmp:
             for shard, info in manifest["target"]["shards"].items():
                 writer = SafetensorsWriter(tmp / shard, info["header"].encode("utf-8"))
                 try:
                     for name in info["tensors"]:
                         entry = manifest["tensors"][name]
                         data = _recover(name, entry, stored, readers)
-                        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                        digest = hashlib.sha256()
+                        for part in data:
+                            digest.update(part)
+                        if digest.hexdigest() != entry["sha256"]:
                             raise ZooError(f"recovered tensor {name!r} does not match the target's sha256; the base "
                                            "or the delta changed while reading: run apply-delta again")
                         writer.write(name, data)

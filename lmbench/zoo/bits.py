@@ -40,9 +40,9 @@ def wrapping_diff(target: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.subtract(target, base, dtype=target.dtype)
 
 
-def wrapping_add(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """base + delta modulo 2^bits: the inverse of `wrapping_diff`."""
-    return np.add(base, delta, dtype=base.dtype)
+def wrapping_add(base: np.ndarray, delta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """base + delta modulo 2^bits: the inverse of `wrapping_diff` (in place when `out` is `base`)."""
+    return np.add(base, delta, out=out, dtype=base.dtype)
 
 
 def _to_f32(bits: np.ndarray, dtype: str) -> np.ndarray:

@@ -92,7 +92,7 @@ def make_delta(base: str, target: str, out: Path, *, progress: bool = False) -> 
     delta_files: dict[str, str] = {}
     target_paths = shards(target_dir)
     try:
-        with atomic_folder(Path(out)) as tmp:
+        with atomic_folder(Path(out), inputs=(base_dir, target_dir)) as tmp:
             for index, path in enumerate(target_paths, 1):
                 with SafetensorsReader(path) as reader:
                     order = reader.order()

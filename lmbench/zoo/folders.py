@@ -1,8 +1,8 @@
 """Where a delta reads and writes: local safetensors model folders, and output folders written atomically.
 
-lmbench/outputs.py (the shared output-path policy) was not on main when the zoo was written: an output
-folder here is built under a temporary name beside it and renamed into place, and an existing output
-path is refused, so a failure leaves nothing at the output path.
+A model folder is written whole or not at all: built under a temporary name beside it and renamed into
+place. Stricter than lmbench/outputs.py's report folders (which may be rewritten): an existing output path
+is always refused, and, by the shared policy (`outputs.check_not_input`), so is a path inside an input.
 """
 
 from __future__ import annotations
@@ -41,16 +41,10 @@ def shards(folder: Path) -> list[Path]:
 
 
 def side_files(folder: Path) -> list[Path]:
-    """The non-weight files of a model folder (config, tokenizer, generation config, shard index, ...)."""
-    files = []
-    for path in sorted(Path(folder).iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.suffix in _PICKLE:
-            raise ZooError(f"{path} is a pickle weight file; lmbench deltas carry safetensors only: convert it")
-        if path.suffix not in WEIGHT_SUFFIXES:
-            files.append(path)
-    return files
+    """The non-weight files of a model folder (config, tokenizer, generation config, shard index, ...);
+    pickle files (pytorch_model.bin, a Trainer's training_args.bin) and subfolders are left out."""
+    return [p for p in sorted(Path(folder).iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix not in WEIGHT_SUFFIXES + _PICKLE]
 
 
 def refuse_existing(out: Path) -> None:
@@ -60,10 +54,13 @@ def refuse_existing(out: Path) -> None:
 
 
 @contextmanager
-def atomic_folder(out: Path) -> Iterator[Path]:
+def atomic_folder(out: Path, inputs: tuple[str | Path | None, ...] = ()) -> Iterator[Path]:
     """Yield a temporary folder beside `out`; rename it to `out` on success, remove it on any failure."""
+    from lmbench.outputs import check_not_input
+
     out = Path(out)
     refuse_existing(out)
+    check_not_input(out, inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():

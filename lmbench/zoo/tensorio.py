@@ -39,18 +39,19 @@ class SafetensorsReader:
         """Tensor names in the order of their bytes in the file."""
         return sorted(self.header, key=lambda n: self.header[n]["data_offsets"][0])
 
-    def read(self, name: str, rows: int | None = None) -> bytes:
-        """The bytes of tensor `name` (only its first `rows` rows along dim 0 when given)."""
+    def read(self, name: str, rows: int | None = None) -> bytearray:
+        """The bytes of tensor `name` (only its first `rows` rows along dim 0 when given), in a writable buffer."""
         meta = self.header[name]
         begin, end = meta["data_offsets"]
         if rows is not None:
             row_bytes = WIDTH[meta["dtype"]] * math.prod(meta["shape"][1:])
             end = begin + rows * row_bytes
         self._handle.seek(self.start + begin)
-        data = self._handle.read(end - begin)
-        if len(data) != end - begin:
+        data = bytearray(end - begin)
+        found = self._handle.readinto(data)
+        if found != end - begin:
             raise CheckpointError(f"{self.path} is truncated inside tensor {name!r} (expected {end - begin} bytes, "
-                                  f"found {len(data)}); re-download or re-create it")
+                                  f"found {found}); re-download or re-create it")
         return data
 
     def close(self) -> None:
@@ -93,14 +94,18 @@ class SafetensorsWriter:
         self._handle.write(data)
         self._sha.update(data)
 
-    def write(self, name: str, data: bytes | memoryview) -> None:
+    def write(self, name: str, data: bytes | bytearray | memoryview | list[bytes | bytearray | memoryview]) -> None:
+        """Append tensor `name`, given whole or as consecutive parts (no copy is made)."""
+        parts = data if isinstance(data, list) else [data]
+        size = sum(len(p) for p in parts)
         begin, end, expected = self._expected[self._next]
-        if name != expected or len(data) != end - begin:
+        if name != expected or size != end - begin:
             raise CheckpointError(f"internal: {self.path.name} expected tensor {expected!r} ({end - begin} bytes) "
-                                  f"next, got {name!r} ({len(data)} bytes)")
+                                  f"next, got {name!r} ({size} bytes)")
         if begin > self._offset:  # a gap in the original layout: safetensors files written by libraries have none
             self._emit(b"\0" * (begin - self._offset))
-        self._emit(data)
+        for part in parts:
+            self._emit(part)
         self._offset = end
         self._next += 1
 
