@@ -69,17 +69,13 @@ def dpo_rows(pairs: list) -> Any:
                               "rejected": [" " + p.rejected.strip() for p in pairs]})
 
 
-def run_dpo(config: DpoConfig) -> dict[str, Any]:
-    import torch
-    from transformers import PrinterCallback
-    from trl import DPOConfig as TrlDPOConfig
-    from trl import DPOTrainer
-
+def run_dpo(config: DpoConfig) -> Any:
     from lmbench.data.pairs import load_pairs
     from lmbench.models.loader import load_model
-    from lmbench.tuning.raft_record import Recorder, save_checkpoint
+    from lmbench.tuning.raft_record import Recorder, check_output_dir, save_checkpoint
 
     started = time.perf_counter()
+    out = check_output_dir(config)
     pairs, _ = load_pairs(config.data)
     loaded = load_model(config.model, device=config.device, dtype="float32")
     ref = None
@@ -89,7 +85,18 @@ def run_dpo(config: DpoConfig) -> dict[str, Any]:
                              "give a reference model from the policy's family (e.g. the SFT base) or leave ref_model out")
         ref = ref_loaded.model
     recorder = Recorder(config, loaded, relation="dpo")
-    out = Path(config.output_dir).expanduser()
+    with recorder.running():
+        return _train(config, recorder, loaded, ref, pairs, out, started)
+
+
+def _train(config: DpoConfig, recorder: Any, loaded: Any, ref: Any, pairs: list, out: Path, started: float) -> Any:
+    import torch
+    from transformers import PrinterCallback
+    from trl import DPOConfig as TrlDPOConfig
+    from trl import DPOTrainer
+
+    from lmbench.tuning.raft_record import save_checkpoint
+
     model, tokenizer = loaded.model, loaded.tokenizer
     model.train()
     args = TrlDPOConfig(output_dir=str(out / "trainer"), beta=config.beta, loss_type=[config.loss_type],
@@ -107,11 +114,10 @@ def run_dpo(config: DpoConfig) -> dict[str, Any]:
     _log_history(recorder, trainer.state.log_history)
     fp = recorder.register(final, parent=recorder.base, pairs=len(pairs), beta=config.beta)
     summary: dict[str, Any] = {"final": str(final), "fingerprint": fp, "pairs": len(pairs),
-                               "wall_s": time.perf_counter() - started}
+                               "global_step": trainer.state.global_step, "wall_s": time.perf_counter() - started}
     if config.eval_tasks:
         summary["eval_run_ids"] = recorder.evaluate(final, 0)
-    recorder.finish(summary)
-    return summary
+    return recorder.finish(summary)
 
 
 def _log_history(recorder: Any, history: list[dict[str, Any]]) -> None:

@@ -50,30 +50,39 @@ def heldout_reward(engine: Any, reward: Any, prompts: list[str], config: RaftCon
     return float(sum(scores) / len(scores))
 
 
-def run_raft(config: RaftConfig) -> dict[str, Any]:
+def run_raft(config: RaftConfig) -> Any:
     """Run the recipe (see the module docstring); returns a summary with the final candidate's path."""
     import torch
 
     from lmbench.data.lmflow import load_lmflow
     from lmbench.data.pairs import dataset_prompts
-    from lmbench.engine.generate import GenerationEngine
     from lmbench.engine.reward import load_reward
     from lmbench.models.loader import load_model
     from lmbench.tuning import raft_record
-    from lmbench.tuning.raft_select import kept_hash, select_local, select_top
-    from lmbench.tuning.raft_steps import collect, encode_kept, fine_tune
 
     started = time.perf_counter()
-    out = Path(config.output_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
+    out = raft_record.check_output_dir(config)
     torch.manual_seed(config.seed)
     prompts = dataset_prompts(load_lmflow(config.data))
     heldout = dataset_prompts(load_lmflow(config.eval_data))[: config.eval_prompts] if config.eval_data else []
     loaded = load_model(config.model, device=config.device, dtype="float32")
-    model, tokenizer = loaded.model, loaded.tokenizer
     reward = load_reward(config.reward_model, device=str(loaded.device))
-    engine = GenerationEngine(model, tokenizer, loaded.max_length, batch_size=config.gen_batch_size, progress=False)
     recorder = raft_record.Recorder(config, loaded)
+    with recorder.running():
+        return _loop(config, recorder, loaded, reward, prompts, heldout, out, started)
+
+
+def _loop(config: RaftConfig, recorder: Any, loaded: Any, reward: Any, prompts: list[str], heldout: list[str],
+          out: Path, started: float) -> Any:
+    import torch
+
+    from lmbench.engine.generate import GenerationEngine
+    from lmbench.tuning import raft_record
+    from lmbench.tuning.raft_select import kept_hash, select_local, select_top
+    from lmbench.tuning.raft_steps import collect, encode_kept, fine_tune
+
+    model, tokenizer = loaded.model, loaded.tokenizer
+    engine = GenerationEngine(model, tokenizer, loaded.max_length, batch_size=config.gen_batch_size, progress=False)
     optimizer = None
     if config.optimizer_state == "carry":
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
@@ -126,8 +135,7 @@ def run_raft(config: RaftConfig) -> dict[str, Any]:
     _reward_curve(history, scores, out / "reward_curve.png")
     summary = {"final": str(final), "best_iteration": best, "fingerprint": fingerprints[best],
                "heldout_reward": scores, "iterations": history, "wall_s": time.perf_counter() - started}
-    recorder.finish(summary)
-    return summary
+    return recorder.finish(summary)
 
 
 def _reward_curve(history: list[dict[str, Any]], scores: dict[int, float], path: Path) -> None:

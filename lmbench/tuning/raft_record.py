@@ -9,12 +9,42 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from lmbench.paths import default_db_path
+
+
+@dataclass
+class AlignResult:
+    """What an alignment recipe returns (the CLI prints final_dir and fingerprint); `details[key]` via []."""
+
+    final_dir: Path
+    fingerprint: str
+    training_run_id: str
+    timings: dict[str, float] = field(default_factory=dict)
+    global_step: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.details[key]
+
+
+def check_output_dir(config: Any) -> Path:
+    """The output folder, refused (RecipeError, nothing written) when it holds another run or foreign files."""
+    from lmbench.tuning.config import RecipeError
+    from lmbench.tuning.outdir import output_dir_problem
+
+    out = Path(config.output_dir).expanduser()
+    problem = output_dir_problem(out, config.recipe_hash(), False)
+    if problem:
+        raise RecipeError(problem)
+    return out
 
 
 def save_checkpoint(model: Any, tokenizer: Any, folder: Path) -> Path:
@@ -77,6 +107,26 @@ class Recorder:
                 base_fingerprint=base, output_dir=str(config.output_dir), seed=config.seed,
                 data_hashes=hashes, command=" ".join(["lmbench", *sys.argv[1:]]))
         self.data_hashes = hashes
+        from lmbench.tuning.outdir import write_marker
+
+        self.out = Path(config.output_dir).expanduser()
+        write_marker(self.out, {"recipe": config.kind, "recipe_hash": config.recipe_hash(), "config": config.to_dict(),
+                                "status": "running", "training_run_id": self.run_id})
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Marks the training run failed / interrupted (database and marker) when the body raises."""
+        try:
+            yield
+        except BaseException as exc:
+            from lmbench.store import Store
+            from lmbench.tuning.outdir import write_marker
+
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            with Store(self.db) as store:
+                store.finish_training_run(self.run_id, status=status, error=f"{type(exc).__name__}: {exc}"[:500])
+            write_marker(self.out, {"status": status})
+            raise
 
     def register(self, folder: Path, *, parent: str, iteration: int | None = None, kind: str = "causal",
                  **detail: Any) -> str:
@@ -109,10 +159,15 @@ class Recorder:
                                       reward_model=reward if reward and not reward.startswith("python:") else None))
         return [outcome.run_id]
 
-    def finish(self, summary: dict[str, Any], status: str = "done") -> None:
+    def finish(self, summary: dict[str, Any], status: str = "done") -> AlignResult:
         from lmbench.store import Store
+        from lmbench.tuning.outdir import write_marker
 
         with Store(self.db) as store:
             store.finish_training_run(self.run_id, status=status, candidate_fingerprint=summary.get("fingerprint"),
                                       timings={"wall_s": summary.get("wall_s"), "summary": {
                                           k: v for k, v in summary.items() if k != "iterations"}})
+        write_marker(self.out, {"status": status, "final": summary.get("final"), "fingerprint": summary.get("fingerprint")})
+        return AlignResult(final_dir=Path(summary["final"]), fingerprint=summary.get("fingerprint") or "",
+                           training_run_id=self.run_id, timings={"wall_s": float(summary.get("wall_s") or 0.0)},
+                           global_step=summary.get("global_step"), details=summary)

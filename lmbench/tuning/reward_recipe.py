@@ -68,30 +68,38 @@ def heldout_accuracy(scorer: Any, pairs: list) -> dict[str, Any]:
     return {r["metric"]: r for r in pair_rows("heldout", [pair_scores(c, x) for c, x in zip(chosen, rejected)])}
 
 
-def run_reward(config: RewardConfig) -> dict[str, Any]:
+def run_reward(config: RewardConfig) -> Any:
     from lmbench.data.pairs import load_pairs
-    from lmbench.engine.reward import RewardScorer
     from lmbench.store import Store
     from lmbench.tuning.encoders import resolve_backbone
-    from lmbench.tuning.raft_record import Recorder, register_folder, save_checkpoint
-    from lmbench.tuning.reward_model import load_backbone, train_reward_model
+    from lmbench.tuning.raft_record import Recorder, check_output_dir, register_folder
 
     started = time.perf_counter()
+    out = check_output_dir(config)
     train, _ = load_pairs(config.data)
     held = load_pairs(config.eval_data)[0] if config.eval_data else []
     backbone = resolve_backbone(config.model)
     _check_backbone(backbone)
-    model, tokenizer = load_backbone(backbone, seed=config.seed)
-    out = Path(config.output_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    base_dir = Path(backbone)
-    recorder = None
-    if base_dir.is_dir():
+    base = None
+    if Path(backbone).is_dir():
         from lmbench.paths import default_db_path
 
         with Store(Path(config.db).expanduser() if config.db else default_db_path()) as store:
-            base = register_folder(store, base_dir, parent=None, relation="reward", detail={}, kind="reward")
-        recorder = Recorder(config, relation="reward", base=base)
+            base = register_folder(store, Path(backbone), parent=None, relation="reward", detail={}, kind="reward")
+    recorder = Recorder(config, relation="reward", base=base)
+    with recorder.running():
+        return _train(config, recorder, backbone, train, held, out, started)
+
+
+def _train(config: RewardConfig, recorder: Any, backbone: str, train: list, held: list, out: Path,
+           started: float) -> Any:
+    import pandas as pd
+
+    from lmbench.engine.reward import RewardScorer
+    from lmbench.tuning.raft_record import save_checkpoint
+    from lmbench.tuning.reward_model import load_backbone, train_reward_model
+
+    model, tokenizer = load_backbone(backbone, seed=config.seed)
     scorer = RewardScorer.from_model(model, tokenizer, max_length=config.max_length, name="training")
     before = heldout_accuracy(scorer, held) if held else {}
     history = train_reward_model(model, tokenizer, train, output_dir=out / "trainer", epochs=config.epochs,
@@ -105,24 +113,27 @@ def run_reward(config: RewardConfig) -> dict[str, Any]:
             "heldout_pairs": len(held), **{f"heldout_{k}_{when}": v["value"] for when, d in
                                           (("before", before), ("after", after)) for k, v in d.items()}}
     (final / "lmbench_reward.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    summary: dict[str, Any] = {"final": str(final), "train_pairs": len(train), "heldout_before": before,
-                               "heldout_after": after, "wall_s": time.perf_counter() - started}
-    if recorder is not None:
-        import pandas as pd
+    steps = [h for h in history if "loss" in h]
+    rows = [{"step": int(h.get("step", i + 1)), "loss": h["loss"], "learning_rate": h.get("learning_rate"),
+             "grad_norm": h.get("grad_norm"), "epoch": h.get("epoch"), "accuracy": h.get("accuracy")}
+            for i, h in enumerate(steps)]
+    last = max([r["step"] for r in rows], default=1)
+    if before:
+        rows.insert(0, {"step": 0, "heldout_pair_accuracy": before["pair_accuracy"]["value"]})
+        rows.append({"step": last, "heldout_pair_accuracy": after["pair_accuracy"]["value"]})
+    if rows:
+        recorder.log_rows(pd.DataFrame(rows))
+    fingerprint = recorder.register(final, parent=recorder.base, kind="reward", train_pairs=len(train)) \
+        if recorder.base else _register_root(recorder, final)
+    return recorder.finish({"final": str(final), "fingerprint": fingerprint, "train_pairs": len(train),
+                            "heldout_before": before, "heldout_after": after, "global_step": last,
+                            "wall_s": time.perf_counter() - started})
 
-        steps = [h for h in history if "loss" in h]
-        rows = [{"step": int(h.get("step", i + 1)), "loss": h["loss"], "learning_rate": h.get("learning_rate"),
-                 "grad_norm": h.get("grad_norm"), "epoch": h.get("epoch"), "accuracy": h.get("accuracy")}
-                for i, h in enumerate(steps)]
-        last = rows[-1]["step"] if rows else 1
-        if before:
-            rows.insert(0, {"step": 0, "heldout_pair_accuracy": before["pair_accuracy"]["value"]})
-            rows.append({"step": last, "heldout_pair_accuracy": after["pair_accuracy"]["value"]})
-        from lmbench.store import Store
 
-        with Store(recorder.db) as store:
-            store.log_train(recorder.run_id, pd.DataFrame(rows))
-        summary["fingerprint"] = recorder.register(final, parent=recorder.base, kind="reward",
-                                                   train_pairs=len(train))
-        recorder.finish(summary)
-    return summary
+def _register_root(recorder: Any, final: Path) -> str:
+    """A reward model whose backbone is not a local folder (a Hub id): registered without a lineage edge."""
+    from lmbench.store import Store
+    from lmbench.tuning.raft_record import register_folder
+
+    with Store(recorder.db) as store:
+        return register_folder(store, final, parent=None, relation="reward", detail={}, kind="reward")

@@ -70,25 +70,33 @@ def reward_function(reward: Any) -> Any:
     return lmbench_reward
 
 
-def run_rloo(config: RlooConfig) -> dict[str, Any]:
+def run_rloo(config: RlooConfig) -> Any:
+    from lmbench.data.lmflow import load_lmflow
+    from lmbench.data.pairs import dataset_prompts
+    from lmbench.engine.reward import load_reward
+    from lmbench.models.loader import load_model
+    from lmbench.tuning.raft_record import Recorder, check_output_dir
+
+    started = time.perf_counter()
+    out = check_output_dir(config)
+    prompts = dataset_prompts(load_lmflow(config.data))
+    loaded = load_model(config.model, device=config.device, dtype="float32")
+    reward = load_reward(config.reward_model, device=str(loaded.device))
+    recorder = Recorder(config, loaded, relation="rlhf")
+    with recorder.running():
+        return _train(config, recorder, loaded, reward, prompts, out, started)
+
+
+def _train(config: RlooConfig, recorder: Any, loaded: Any, reward: Any, prompts: list[str], out: Path,
+           started: float) -> Any:
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import RLOOConfig, RLOOTrainer
 
-    from lmbench.data.lmflow import load_lmflow
-    from lmbench.data.pairs import dataset_prompts
-    from lmbench.engine.reward import load_reward
-    from lmbench.models.loader import load_model
     from lmbench.tuning.dpo_recipe import _log_history
-    from lmbench.tuning.raft_record import Recorder, save_checkpoint
+    from lmbench.tuning.raft_record import save_checkpoint
 
-    started = time.perf_counter()
-    prompts = dataset_prompts(load_lmflow(config.data))
-    loaded = load_model(config.model, device=config.device, dtype="float32")
-    reward = load_reward(config.reward_model, device=str(loaded.device))
-    recorder = Recorder(config, loaded, relation="rlhf")
-    out = Path(config.output_dir).expanduser()
     model, tokenizer = loaded.model, loaded.tokenizer
     model.train()
     per_round = config.prompts_per_iteration * config.k
@@ -108,8 +116,8 @@ def run_rloo(config: RlooConfig) -> dict[str, Any]:
     final = save_checkpoint(model, tokenizer, out / "final")
     _log_history(recorder, trainer.state.log_history)
     fp = recorder.register(final, parent=recorder.base, method="rloo", k=config.k)
-    summary: dict[str, Any] = {"final": str(final), "fingerprint": fp, "wall_s": time.perf_counter() - started}
+    summary: dict[str, Any] = {"final": str(final), "fingerprint": fp, "global_step": trainer.state.global_step,
+                               "wall_s": time.perf_counter() - started}
     if config.eval_tasks:
         summary["eval_run_ids"] = recorder.evaluate(final, 0)
-    recorder.finish(summary)
-    return summary
+    return recorder.finish(summary)
