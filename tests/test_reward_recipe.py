@@ -50,7 +50,7 @@ def trained(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     try:
         config = load_recipe("reward", [f"model={tiny_bert}", f"data={_paired(tmp / 'train.json', 48, 0)}",
                                         f"eval_data={_paired(tmp / 'held.json', 32, 1)}", "epochs=3",
-                                        "learning_rate=0.003", "head_learning_rate=0.03", "max_length=64",
+                                        "learning_rate=0.003", "head_learning_rate=0.03", "max_length=64", "logging_steps=2",
                                         f"output_dir={tmp / 'out'}", f"db={tmp / 'db.duckdb'}", "seed=0"])
         summary = run_reward(config)
     finally:
@@ -81,7 +81,7 @@ def test_reward_lineage_and_log(trained: dict) -> None:
         log = store.train_log(run.iloc[0, 0])
     assert list(edges["relation"]) == ["reward"]
     assert run.iloc[0, 1] == "done" and run.iloc[0, 2] == trained["summary"]["fingerprint"] == edges.iloc[0, 0]
-    assert 0 in set(log["step"]) and len(log) >= 3
+    assert 0 in set(log["step"]) and len(log) >= 9  # step 0 + 18 steps logged every 2
 
 
 def test_pairs_task_agrees_with_direct_scoring(trained: dict) -> None:
