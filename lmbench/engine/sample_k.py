@@ -1,11 +1,11 @@
 """K responses per prompt from ONE prefill of the prompt (RAFT's best-of-K sampling).
 
 transformers' `generate(num_return_sequences=K)` repeats each prompt K times before the prefill, so the
-prompt is encoded K times. Here a batch of prompts is prefilled once -- every prompt token but the last,
-left-padded, position ids from the mask as generate computes them -- and the resulting key/value cache is
-expanded to K rows per prompt (`DynamicCache.batch_repeat_interleave`). `model.generate` then continues
-from that cache: it feeds only each row's last prompt token, and from there decoding is the engine's own
-(`RowSampler`, `RowStopper`), so per-row seeds, stop strings and lengths behave exactly as in
+prompt is encoded K times. Here a batch of prompts is prefilled once -- the same forward pass generate's
+prefill makes (left-padded, position ids from the mask) -- its last logits and key/value cache are expanded
+to K rows per prompt (`DynamicCache.batch_repeat_interleave`), the first new token of every row is picked
+from those logits by the engine's `RowSampler`, and `model.generate` continues from the expanded cache with
+the same sampler and `RowStopper`. So per-row seeds, stop strings and lengths behave exactly as in
 `GenerationEngine.run`: sample j of a request with seed s is the text `run` gives for that prompt with
 seed s + j. Greedy requests give K copies of the greedy answer.
 """
@@ -77,40 +77,49 @@ def generate_k(engine: GenerationEngine, requests: list[GenerateRequest], k: int
     return results  # type: ignore[return-value]
 
 
-def _prefill(model: Any, input_ids: torch.Tensor, mask: torch.Tensor) -> Any:
-    """Key/value cache of input_ids (left-padded), positions as generate derives them from the mask."""
+def _prefill(model: Any, input_ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """Last-position logits and key/value cache of the whole (left-padded) prompts, positions as generate
+    derives them from the mask -- the same forward pass generate's own prefill makes."""
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.config.get_text_config(decoder=True))
     position_ids = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
-    model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, cache=cache, use_cache=True,
-          logits_to_keep=1)
-    return cache
+    out = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids, cache=cache, use_cache=True,
+                logits_to_keep=1)
+    return out.logits[:, -1, :].to(dtype=torch.float32), cache
 
 
 def _run_group(engine: GenerationEngine, rows: list[list[int]], params: list[GenerationParams],
                k: int) -> list[list[GenerationResult]]:
+    """Prefill once per prompt, take the first token of each of the K rows from those logits (the engine's
+    RowSampler, so seeds and greedy ties behave as in `run`), then let generate continue from the expanded
+    cache with the same sampler and stopper."""
     width = max(len(r) for r in rows)
     input_ids = torch.full((len(rows), width), engine.pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):  # left padding: the last column is every prompt's last token
+    for i, r in enumerate(rows):  # left padding, as the engine pads
         input_ids[i, width - len(r):] = torch.tensor(r)
         mask[i, width - len(r):] = 1
     input_ids, mask = input_ids.to(engine.device), mask.to(engine.device)
     expanded = [q for p in params for q in row_params(p, k)]
-    extra: dict[str, Any] = {}
+    sampler = RowSampler(expanded)
+    stopper = RowStopper(engine.tokenizer, expanded, width, engine.eos_ids, None)
     with torch.inference_mode():
-        if width > 1:
-            cache = _prefill(engine.model, input_ids[:, :-1], mask[:, :-1])
-            cache.batch_repeat_interleave(k)
-            extra["cache"] = cache
-        stopper = RowStopper(engine.tokenizer, expanded, width, engine.eos_ids, None)
-        out = engine.model.generate(
-            input_ids=input_ids.repeat_interleave(k, dim=0), attention_mask=mask.repeat_interleave(k, dim=0),
-            generation_config=engine._config_for(max(p.max_new_tokens for p in params)),
-            logits_processor=LogitsProcessorList([RowSampler(expanded)]),
-            stopping_criteria=StoppingCriteriaList([stopper]), **extra,
-        )
+        logits, cache = _prefill(engine.model, input_ids, mask)
+        cache.batch_repeat_interleave(k)
+        ids_k, mask_k = input_ids.repeat_interleave(k, dim=0), mask.repeat_interleave(k, dim=0)
+        first = sampler(ids_k, logits.repeat_interleave(k, dim=0)).argmax(dim=-1, keepdim=True)
+        ids_k = torch.cat([ids_k, first], dim=1)
+        mask_k = torch.cat([mask_k, torch.ones_like(first)], dim=1)
+        done = stopper(ids_k, None)
+        out = ids_k
+        longest = max(p.max_new_tokens for p in params)
+        if not bool(done.all()) and longest > 1:
+            out = engine.model.generate(
+                input_ids=ids_k, attention_mask=mask_k, cache=cache,
+                generation_config=engine._config_for(longest - 1),
+                logits_processor=LogitsProcessorList([sampler]), stopping_criteria=StoppingCriteriaList([stopper]),
+            )
     new = out[:, width:].tolist()
     flat = [engine._result(rows[n // k], p, new[n], stopper.reason[n], stopper.n_new[n])
             for n, p in enumerate(expanded)]
