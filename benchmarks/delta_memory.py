@@ -21,7 +21,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 

@@ -147,6 +147,7 @@ def evaluate(config: EvalConfig) -> EvalOutcome:
     with Store(db_path) as store:
         previous = None if config.force else latest_run(store, key)
         if previous and previous["status"] == "done":
+            _register(store, info, None, prepared)  # a new folder name of these weights becomes an alias
             return _finished_outcome(store, previous["run_id"], info, db_path, timings, prepared)
         cache = pd.DataFrame() if config.force else cached_samples(store, info.fingerprint, [p.task_hash for p in prepared])
     done = _index(cache)

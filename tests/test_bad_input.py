@@ -307,6 +307,24 @@ def test_bad_checkpoint(world, tiny_llama, case, capfd):
     assert "pwned" not in capfd.readouterr().out  # the pickle's payload never ran
 
 
+def test_max_length_beyond_the_model_positions(world, tiny_llama):
+    """--max-length over a model's positions was an IndexError deep in the forward pass (GPT-2 style models)."""
+    before = snapshot(world, tiny_llama)
+    result = invoke("eval", str(tiny_llama), "--tasks", "mcq:q.jsonl", "--db", "runs.duckdb", "--max-length", "513")
+    assert_one_line_error(result, "--max-length 513", "512 positions", "--max-length 512 or less")
+    assert snapshot(world, tiny_llama) == before
+
+
+def test_prompts_cut_to_fit_are_counted_in_one_warning(world, tiny_llama):
+    result = invoke("eval", str(tiny_llama), "--tasks", "mcq:q.jsonl", "--db", "cut.duckdb", "--max-length", "4",
+                    "--no-progress")
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [f"lmbench: warning: {len(QUESTIONS)} prompts longer than the context of 4 tokens were cut "
+                        "from the left (first tokens dropped) to be scored; raise --max-length if the model allows, "
+                        "or expect those answers to differ"]
+
+
 def test_missing_checkpoint(world):
     before = snapshot(world)
     assert_one_line_error(invoke("eval", "./no/such/model", "--tasks", "mcq:q.jsonl", "--db", "runs.duckdb"),
@@ -341,6 +359,17 @@ def test_bad_database(world, tiny_llama, case):
     assert snapshot(world, tiny_llama) == before
 
 
+@pytest.mark.parametrize("command", ["runs", "results", "eval"])
+def test_truncated_database(world, tiny_llama, command):
+    """A DuckDB file cut short: DuckDB's own IO error escaped as a traceback from whichever query met it."""
+    data = (world / "runs.duckdb").read_bytes()
+    (world / "runs.duckdb").write_bytes(data[: len(data) // 2])
+    before = hashlib.sha256((world / "runs.duckdb").read_bytes()).hexdigest()
+    args = ["eval", str(tiny_llama), "--tasks", "mcq:q.jsonl", "--no-progress"] if command == "eval" else [command]
+    assert_one_line_error(invoke(*args, "--db", "runs.duckdb"), "database", "damaged", "--db")
+    assert hashlib.sha256((world / "runs.duckdb").read_bytes()).hexdigest() == before
+
+
 # ------------------------------------------------------------------ output paths
 
 def test_results_out_is_the_database(world):
@@ -352,6 +381,30 @@ def test_results_out_is_the_database(world):
         assert_one_line_error(invoke("runs", "--db", "runs.duckdb", "--out", "./runs.duckdb", "--force",
                                      "--format", fmt), "is an input")
     assert snapshot(world) == before and run_count(world / "runs.duckdb") == 1
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_results_out_is_a_link_to_the_database(world, link):
+    """Same file under another name (compared by inode): still an input."""
+    (os.symlink if link == "symlink" else os.link)(world / "runs.duckdb", world / "alias.csv")
+    before = snapshot(world)
+    assert_one_line_error(invoke("results", "--db", "runs.duckdb", "--out", "alias.csv", "--format", "csv",
+                                 "--force"), "is an input")
+    assert snapshot(world) == before and run_count(world / "runs.duckdb") == 1
+
+
+def test_database_named_as_a_data_file(world, tiny_llama):
+    before = snapshot(world, tiny_llama)
+    assert_one_line_error(invoke("eval", str(tiny_llama), "--tasks", "mcq:q.jsonl", "--db", "q.jsonl"),
+                          "not a DuckDB database", "untouched")
+    assert snapshot(world, tiny_llama) == before
+
+
+def test_failed_export_leaves_nothing(world):
+    before = snapshot(world)
+    assert_one_line_error(invoke("export-harness", "feedbeef", "--db", "runs.duckdb", "--out", "exp/new"), "feedbeef")
+    assert not (world / "exp").exists() and snapshot(world) == before
+    assert not [p for p in world.iterdir() if p.name.endswith(".lmbench-tmp")]
 
 
 def test_results_out_foreign_file_and_folder(world):
@@ -488,12 +541,7 @@ def _statuses(db: Path) -> list[str]:
     return api.runs(db)["status"].tolist()
 
 
-@pytest.mark.parametrize("how", [
-    "SIGTERM", "SIGINT",
-    pytest.param("SIGKILL", marks=pytest.mark.xfail(
-        reason="a killed run shows as interrupted only with the store helper's stale-run detection ([8], store)",
-        strict=False)),
-])
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_signal_mid_run_marks_interrupted_and_same_command_resumes(tiny_llama, tmp_path, how):
     command = _slow_eval(tiny_llama, tmp_path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(
@@ -518,8 +566,59 @@ def test_signal_mid_run_marks_interrupted_and_same_command_resumes(tiny_llama, t
         assert proc.returncode == -signal.SIGKILL
     listed = subprocess.run([sys.executable, "-m", "lmbench", "runs", "--db", str(tmp_path / "sig.duckdb")],
                             capture_output=True, text=True, env=env)
-    assert listed.returncode == 0 and "interrupted" in listed.stdout, listed.stdout + listed.stderr
+    assert listed.returncode == 0, listed.stderr
+    stale = how == "SIGKILL" and "running" in listed.stdout  # nobody could mark it: the store must see it is dead
+    assert stale or "interrupted" in listed.stdout, listed.stdout
     again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert _statuses(tmp_path / "sig.duckdb") == ["done"]  # the same run, resumed, not a second one
     assert _samples_written(tmp_path / "sig.duckdb") == 10
+    if stale:
+        pytest.xfail("resumed, but `lmbench runs` showed the killed run as 'running': needs the store helper's "
+                     "stale-run detection ([8], store branch)")
+
+
+# ------------------------------------------------------------------ the output policy itself
+
+def test_report_folder_removes_only_its_own_unchanged_files(tmp_path):
+    from lmbench.outputs import MANIFEST, output_folder
+
+    out = tmp_path / "report"
+    with output_folder(out) as folder:
+        for name in ("a.md", "plots/b.png", "plots/c.png"):
+            folder.write_text(name, f"first {name}")
+    assert json.loads((out / MANIFEST).read_text())["files"].keys() == {"a.md", "plots/b.png", "plots/c.png"}
+    (out / "plots" / "c.png").write_text("edited by the user")
+    (out / "mine.txt").write_text("the user's")
+    with output_folder(out) as folder:
+        folder.write_text("a.md", "second")
+    assert (out / "a.md").read_text() == "second"
+    assert not (out / "plots" / "b.png").exists()  # ours, unchanged, not written this time: removed
+    assert (out / "plots" / "c.png").read_text() == "edited by the user"  # changed since: no longer ours, kept
+    assert (out / "mine.txt").read_text() == "the user's"
+    with pytest.raises(RuntimeError), output_folder(out) as folder:  # a failure half-way changes nothing
+        folder.write_text("a.md", "third")
+        raise RuntimeError("render failed")
+    assert (out / "a.md").read_text() == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging folder left
+
+
+def test_single_file_write_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
+    from lmbench.outputs import write_file
+
+    target = write_file(tmp_path / "r.csv", "one\n")
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    def broken(path: Path) -> None:
+        path.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_file(target, broken)
+    assert target.read_text() == "one\n" and sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -94,6 +94,7 @@ def test_files_digest_keys_by_path_inside_the_root(tmp_path: Path) -> None:
         (tmp_path / subject).mkdir()
         files.append(tmp_path / subject / "test.jsonl")
         files[-1].write_text(f'{{"q": "{subject}"}}\n')
+    assert len(files_digest(files)) == 2, "two files, two entries"
     digest = files_digest(files, tmp_path)
     assert sorted(digest) == ["anatomy/test.jsonl", "virology/test.jsonl"]
     assert files_digest(files) == digest, "the default root is the files' common folder"
@@ -122,3 +123,17 @@ def test_lora_adapter_is_its_tensors_settings_and_base(tiny_llama: Path, tmp_pat
     settings = json.loads((adapter / "adapter_config.json").read_text())
     (adapter / "adapter_config.json").write_text(json.dumps({**settings, "lora_alpha": settings["lora_alpha"] * 2}))
     assert inspect_checkpoint(str(adapter)).fingerprint != first.fingerprint, "alpha scales the merged update"
+
+
+@pytest.mark.slow
+def test_gguf_is_identified_by_its_bytes(smollm2_dir: Path) -> None:
+    from lmbench.paths import cache_root
+
+    ggufs = sorted((cache_root() / "gguf").glob("*.gguf"))
+    if not ggufs:
+        pytest.skip("no cached SmolLM2 GGUF file (the default model came from the Hub)")
+    from_gguf, from_folder = inspect_checkpoint(str(ggufs[0])), inspect_checkpoint(str(smollm2_dir))
+    assert from_gguf.identity["weights"] == "gguf:" + files_digest([ggufs[0]])[ggufs[0].name]
+    assert from_gguf.identity["tokenizer"] == from_folder.identity["tokenizer"]
+    assert from_gguf.fingerprint != from_folder.fingerprint, "a GGUF file and its converted folder are two models"
+    assert inspect_checkpoint(None).fingerprint == from_folder.fingerprint, "the built-in default is its folder"

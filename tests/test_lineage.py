@@ -166,3 +166,54 @@ def test_datasets_training_runs_and_train_log(tmp_path: Path) -> None:
     assert log["step"].tolist() == [1, 2] and log["loss"].tolist() == [2.5, 2.25]
     assert log["learning_rate"].tolist() == [1e-4, 9e-5]
     assert pd.isna(log["eval_loss"].iloc[0]) and log["eval_loss"].iloc[1] == 2.75
+
+
+def test_lineage_written_by_one_process_survives_later_evaluations(tiny_llama: Path, tiny_llama_bos: Path,
+                                                                   tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cli import run_cli
+    from lmbench.runner import EvalConfig, evaluate
+
+    rows = [{"id": f"q{i}", "question": f"Which organ is number {i}?", "choices": ["heart", "liver", "lung", "bone"],
+             "answer": i % 4} for i in range(10)]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db, task = tmp_path / "lineage.duckdb", f"mcq:{questions}"
+    base = evaluate(EvalConfig(checkpoint=str(tiny_llama), tasks=task, db=str(db), progress=False)).fingerprint
+    child = evaluate(EvalConfig(checkpoint=str(tiny_llama_bos), tasks=task, db=str(db), progress=False)).fingerprint
+    writer = (
+        "import sys\nfrom lmbench.store import Store\n"
+        "with Store(sys.argv[1]) as s:\n"
+        "    row = s.models().set_index('fingerprint').loc[sys.argv[2]]\n"
+        "    s.upsert_model(fingerprint=sys.argv[2], name=row['name'], source=row['source'], kind=row['kind'],\n"
+        "                   revision=None, dtype=row['dtype'], n_params=None, identity=row['identity'],\n"
+        "                   lineage={'recipe': 'sft', 'data_hashes': ['d1']})\n"
+        "    s.add_lineage(sys.argv[2], sys.argv[3], 'sft', {'recipe_hash': 'r1', 'step': 20})\n")
+    subprocess.run([sys.executable, "-c", writer, str(db), child, base], check=True, capture_output=True)
+    for extra in ([], ["--limit", "5"]):  # the same evaluation (stored run shown) and a new run reusing answers
+        again = run_cli("eval", str(tiny_llama_bos), "--tasks", task, "--db", str(db), "--no-progress", *extra)
+        assert again.returncode == 0, again.stderr
+    import lmbench.api as lb
+
+    tree = lb.lineage(db, tiny_llama_bos.name)
+    assert tree[["child", "parent", "relation", "depth"]].values.tolist() == [[child, base, "sft", 1]]
+    assert tree["detail"].iloc[0] == {"recipe_hash": "r1", "step": 20}
+    with Store(db, read_only=True) as store:
+        model = store.models().set_index("fingerprint").loc[child]
+        assert model["lineage"] == {"recipe": "sft", "data_hashes": ["d1"]}
+        assert len(store.runs()) == 3
+
+
+def test_api_training_runs_show_a_gone_trainer_as_interrupted(tmp_path: Path) -> None:
+    import lmbench.api as lb
+
+    db = tmp_path / "db.duckdb"
+    with Store(db) as store:
+        run = store.start_training_run(recipe="lora", config={}, recipe_hash="rh", base_fingerprint=None,
+                                       output_dir="out", seed=0, data_hashes=[], command="lmbench tune lora")
+        store.log_train(run, pd.DataFrame({"step": [5], "loss": [1.25]}))
+        store.con.execute("UPDATE training_runs SET pid = -1 WHERE training_run_id = ?", [run])  # no such process
+    assert lb.training_runs(db)["status"].tolist() == ["interrupted"]
+    assert lb.train_log(db, run)[["step", "loss"]].values.tolist() == [[5, 1.25]]

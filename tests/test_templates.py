@@ -39,6 +39,8 @@ GOLDEN = {
                Segment("<|start_header_id|>assistant<|end_header_id|>\n\n", F), Segment("Hello!<|eot_id|>", T),
                Segment("<|start_header_id|>user<|end_header_id|>\n\nIs the heart a muscle?<|eot_id|>", F),
                Segment("<|start_header_id|>assistant<|end_header_id|>\n\n", F), Segment("Yes, it is.<|eot_id|>", T)],
+    "hh": [Segment("Be brief.", F), Segment("\n\nHuman: Hi", F), Segment("\n\nAssistant:", F), Segment(" Hello!", T),
+           Segment("\n\nHuman: Is the heart a muscle?", F), Segment("\n\nAssistant:", F), Segment(" Yes, it is.", T)],
     "plain": [Segment("Be brief.", F), Segment("Hi", F), Segment("Hello!", T), Segment("Is the heart a muscle?", F),
               Segment("Yes, it is.", T)],
 }
@@ -96,7 +98,7 @@ def tiny_tokenizer(tiny_llama):
     return AutoTokenizer.from_pretrained(tiny_llama)
 
 
-@pytest.mark.parametrize("template", ["robin", "chatml", "llama3", "plain", "Q: {input}\nA:"])
+@pytest.mark.parametrize("template", ["robin", "chatml", "llama3", "hh", "plain", "Q: {input}\nA:"])
 def test_every_template_token_by_token_on_the_tiny_tokenizer(tiny_tokenizer, template):
     segments = conversation_segments(CONVERSATION, template, tiny_tokenizer)
     _check_token_by_token(tiny_tokenizer, segments)
@@ -122,6 +124,15 @@ def test_template_that_is_not_prefix_stable_is_refused(tiny_tokenizer):
     with pytest.raises(TemplateError, match="not prefix-stable"):
         conversation_segments(CONVERSATION, "tokenizer", tiny_tokenizer)
     assert format_prompt(tiny_tokenizer, "Hi", "chat") == "<|user|>Hi<|end|>", "generation needs no cut"
+
+
+def test_chat_template_that_raises_is_a_one_line_error(tiny_tokenizer):
+    tiny_tokenizer.chat_template = ("{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversations must "
+                                    "start with the user') }}{% endif %}{% for m in messages %}{{ m['content'] }}"
+                                    "{% endfor %}")
+    assert format_prompt(tiny_tokenizer, "Hi", "chat") == "Hi"
+    with pytest.raises(TemplateError, match=r"refused 1 message\(s\) \(TemplateError: Conversations must start"):
+        conversation_segments([{"role": "assistant", "content": "x"}], "tokenizer", tiny_tokenizer)
 
 
 def test_bad_templates_and_conversations(tiny_tokenizer):
@@ -175,7 +186,7 @@ def test_smollm2_chat_template_is_chatml_token_by_token(smollm2_dir):
     no_system = conversation_segments(CONVERSATION[1:], "tokenizer", tokenizer)
     assert no_system[0].text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
     assert [s.text for s in no_system if s.trained] == ["Hello!<|im_end|>", "Yes, it is.<|im_end|>"]
-    for template in ("robin", "llama3", "plain"):
+    for template in ("robin", "llama3", "hh", "plain"):
         _check_token_by_token(tokenizer, conversation_segments(CONVERSATION, template))
 
 
@@ -196,3 +207,23 @@ def test_nll_prompt_takes_template_names(tmp_path):
     for bad, match in (("tokenizer", "needs the model's tokenizer"), ("alpaca", "no {input} placeholder")):
         with pytest.raises(TemplateError, match=match):
             prepare_tasks(f"nll:{path}", shots=None, limit=None, data_dir=None, nll_prompt=bad)
+
+
+def test_hh_rlhf_task_prompts_are_the_hh_templates_generation_prompts(shared_data):
+    """Every well-formed HH-RLHF test dialogue: the hh_rlhf task's prompt (the raw text up to the last
+    "\n\nAssistant:") is the hh template's generation prompt of the turns before the final reply."""
+    from lmbench.data.convert import parse_hh_dialogue
+    from lmbench.data.readers import read_jsonl
+    from lmbench.tasks.hh_rlhf import split_dialogue
+
+    for subset, expected in (("helpful-base", 2344), ("harmless-base", 2300)):
+        checked = 0
+        for row in read_jsonl(shared_data / f"hh-rlhf/{subset}/test.jsonl.gz"):
+            messages = parse_hh_dialogue(row["chosen"])
+            if messages is None:
+                continue
+            prompt, answer = split_dialogue(row["chosen"])
+            assert format_prompt(None, messages[:-1], "hh") == prompt
+            assert conversation_segments(messages, "hh")[-1] == Segment(" " + answer, T)
+            checked += 1
+        assert checked == expected

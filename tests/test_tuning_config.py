@@ -64,7 +64,8 @@ def test_extends_and_yaml_file(tmp_path: Path) -> None:
 def test_cli_list_print_and_one_refusal(tmp_path: Path) -> None:
     listed = run_cli("tune", "--list")
     assert listed.returncode == 0
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == sorted(RECIPES)
+    names = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert names == sorted(names) and set(RECIPES) <= set(names)  # align's recipes (reward, raft, ...) list too
     data = _dataset(tmp_path / "s.json", "text2text")
     printed = run_cli("tune", "sft-lora", "--print", f"data={data}", "lora_r=16")
     assert printed.returncode == 0, printed.stderr
@@ -127,3 +128,18 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, tiny_llama
     # Several problems: all in one line.
     message = _refused(tmp_path, "sft-qlora", *base, f"data={text}", env={"LMBENCH_DISABLE_BITSANDBYTES": "1"})
     assert "3 problems" in message
+
+
+def test_lora_targets_per_architecture(tmp_path: Path, tiny_gpt2: Path) -> None:
+    from lmbench.models.loader import inspect_checkpoint
+    from lmbench.tuning.model import default_lora_targets, model_type_of
+    from lmbench.tuning.preflight import check
+
+    assert default_lora_targets("llama") == ["q_proj", "v_proj"]
+    assert model_type_of(inspect_checkpoint(str(tiny_gpt2))) == "gpt2"
+    data = _dataset(tmp_path / "s.json", "text2text")
+    config = load_recipe("sft-lora", [f"model={tiny_gpt2}", f"data={data}", f"output_dir={tmp_path / 'o'}"])
+    assert check(config, "sft-lora").lora_targets == ["c_attn"]
+    config = load_recipe("sft-lora", [f"model={tiny_gpt2}", f"data={data}", f"output_dir={tmp_path / 'o'}",
+                                      "lora_targets=c_attn,c_proj"])
+    assert check(config, "sft-lora").lora_targets == ["c_attn", "c_proj"]

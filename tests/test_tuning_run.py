@@ -48,7 +48,8 @@ def test_every_recipe_trains_and_records(name: str, tiny_llama: Path, data: dict
     from lmbench.models.loader import inspect_checkpoint
 
     db = tmp_path / "db.duckdb"
-    result = _run(name, tiny_llama, data, tmp_path / "out", db)
+    extra = ["gradient_checkpointing=true"] if name == "sft-lomo" else []  # LMTuner: LOMO + checkpointing
+    result = _run(name, tiny_llama, data, tmp_path / "out", db, *extra)
     losses = [row["loss"] for row in result.history]
     assert result.global_step == 8 and len(losses) == 8
     assert losses[-1] < 0.7 * losses[0], losses  # a small overfit set: the loss falls
@@ -56,6 +57,8 @@ def test_every_recipe_trains_and_records(name: str, tiny_llama: Path, data: dict
     assert result.final_dir == final
     adapter = name in ("sft-lora", "sft-qlora")
     assert (final / ("adapter_config.json" if adapter else "config.json")).is_file()
+    if adapter:  # per-architecture LoRA targets (peft's table: llama q_proj, v_proj)
+        assert sorted(json.loads((final / "adapter_config.json").read_text())["target_modules"]) == ["q_proj", "v_proj"]
     info = inspect_checkpoint(str(final))  # loadable by `lmbench eval` as it is
     assert info.source.kind == ("lora" if adapter else "hf_dir")
     with Store(db, read_only=True) as store:
@@ -125,6 +128,8 @@ def test_kill_then_resume_continues_from_last_checkpoint(tiny_llama: Path, data:
     assert result.global_step == 12
     with Store(db, read_only=True) as store:
         log = store.train_log(result.training_run_id)
+        runs = store.training_runs()
+    assert list(runs["status"]) == ["interrupted", "done"]  # the killed run is closed when it is resumed
     assert list(log["step"]) == list(range(saved[-1] + 1, 13))  # the resumed run logs only the remaining steps
 
 

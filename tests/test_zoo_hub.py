@@ -61,6 +61,7 @@ def test_publish_and_pull_round_trip(evaluated: dict, tmp_path: Path) -> None:
                        "--zoo-dir", str(zoo), "--db", str(evaluated["db"]), env=env)
         assert done.returncode == 0, done.stderr
         repo = hub.repos[REPO]
+        assert not repo.private
         assert {"README.md", "zoo_delta.json", "delta-00001-of-00001.safetensors", "target/config.json"} <= set(repo.files)
         assert "POST /api/validate-yaml" in hub.calls and f"POST /api/models/{REPO}/preupload/main" in hub.calls
         card = ModelCard(repo.files["README.md"].decode())
@@ -122,8 +123,13 @@ def test_pull_refuses_a_changed_repository(evaluated: dict, tmp_path: Path) -> N
     zoo, env = tmp_path / "zoo", _env(tmp_path)
     with HubStandIn() as hub:
         done = run_cli("zoo", "publish", str(evaluated["delta"]), "--repo", REPO, "--endpoint", hub.endpoint,
-                       "--zoo-dir", str(zoo), "--db", str(evaluated["db"]), env=env)
+                       "--zoo-dir", str(zoo), "--db", str(evaluated["db"]), "--private", env=env)
         assert done.returncode == 0, done.stderr
+        assert hub.repos[REPO].private
+        no_token = {**env, "HF_TOKEN": ""}
+        done = run_cli("zoo", "pull", REPO, "--base", str(evaluated["base"]), "--out", str(tmp_path / "o"),
+                       "--endpoint", hub.endpoint, "--zoo-dir", str(tmp_path / "empty"), env=no_token)
+        assert done.returncode == 2 and done.stderr.startswith(f"lmbench: error: could not download {REPO}")
         entry_file = zoo / "lmbench-test--tiny-delta.json"
         entry = json.loads(entry_file.read_text())
         entry["files"]["zoo_delta.json"] = "0" * 64

@@ -59,6 +59,7 @@ def _register_commands() -> None:
     for name, command in (("eval", eval_cmd.eval_command), ("tasks", tasks_cmd.tasks_command),
                           ("generate", generate_cmd.generate_command), ("runs", store_cmds.runs_command),
                           ("results", store_cmds.results_command), ("compare", store_cmds.compare_command),
+                          ("models", store_cmds.models_command),
                           ("import-harness", harness_cmds.import_command),
                           ("export-harness", harness_cmds.export_command),
                           ("leaderboard", leaderboard_cmd.leaderboard_command),
@@ -121,6 +122,12 @@ def _wide_help_in_pipes() -> None:
     rich_utils.MAX_WIDTH = width
 
 
+def _damaged_database(exc: BaseException) -> bool:
+    """DuckDB's own report of a corrupt file, whichever query met it first (a user's problem, not a bug)."""
+    signs = ("Corrupt database file", "Could not read enough bytes from file")  # bad checksum; truncated
+    return type(exc).__module__.lstrip("_").startswith("duckdb") and any(s in str(exc) for s in signs)
+
+
 def main() -> None:
     from lmbench.cli.safe_text import visible
 
@@ -146,6 +153,13 @@ def main() -> None:
     except aborts:
         print("lmbench: aborted", file=sys.stderr)
         sys.exit(1)
+    except Exception as exc:
+        if not _damaged_database(exc):
+            raise
+        first = visible(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, one_line=True)
+        print(f"lmbench: error: the results database (--db) is damaged ({first}); restore it from a backup or "
+              "pass --db with another path", file=sys.stderr)
+        sys.exit(2)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

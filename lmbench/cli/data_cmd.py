@@ -33,7 +33,9 @@ def _convert(source: str, src: Path, field: str, split: str, limit: Optional[int
             raise ConfigError(f"--split {split} needs the official test ids ({truth} not found); pass --test-ids FILE")
         test = set(read_json(truth))
         ids = [pmid for pmid in read_json(src) if (pmid in test) == (split == "test")]
-    dataset = convert.pubmedqa_text2text(src, ids)
+    if field not in ("qa", "decision", "abstracts"):
+        raise ConfigError(f"--field {field!r} is not qa, decision or abstracts (pubmedqa)")
+    dataset = (convert.pubmedqa_decisions if field == "decision" else convert.pubmedqa_text2text)(src, ids)
     if field == "abstracts":
         from lmbench.data.lmflow import LMFlowDataset, validate_instance
 
@@ -52,7 +54,7 @@ def convert_command(
     source: Annotated[str, typer.Argument(help="hh-rlhf | pubmedqa | medmcqa")],
     src: Annotated[Path, typer.Argument(help="Source file: hh-rlhf test.jsonl(.gz), pubmedqa ori_pqal.json, medmcqa dev.jsonl.")],
     out: Annotated[Path, typer.Option("--out", help="LMFlow dataset to write (.json, or .jsonl).")],
-    field: Annotated[str, typer.Option(help="hh-rlhf: chosen | rejected | pairs; pubmedqa: qa (text2text) | abstracts (text_only).")] = "",
+    field: Annotated[str, typer.Option(help="hh-rlhf: chosen | rejected | pairs; pubmedqa: qa (long answer) | decision (the pubmedqa task's prompt -> yes/no/maybe) | abstracts (text_only).")] = "",
     split: Annotated[str, typer.Option(help="pubmedqa: all | train (outside the official 500-question test split) | test.")] = "all",
     limit: Annotated[Optional[int], typer.Option(help="Keep the first N instances.")] = None,
     test_ids: Annotated[Optional[Path], typer.Option("--test-ids", help="pubmedqa: test_ground_truth.json (default: beside SRC).")] = None,
@@ -103,7 +105,7 @@ def check_command(
     dataset = load_lmflow(path)
     tokenizer = inspect_checkpoint(model).tokenizer
     report = check_dataset(dataset, str(path), tokenizer, template, max_length, block_size)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"{escape(report.path)}: {report.type}, {report.rows} rows")
     for key, value in report.stats.items():
         console.print(f"  {escape(key)}: {escape(str(value))}")

@@ -27,7 +27,7 @@ def eval_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything: ignore cached answers and unfinished runs.")] = False,
     write_every: Annotated[int, typer.Option("--write-every", help="Questions per database write (at most this many are lost if killed).")] = 64,
-    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, plain, or a format string with {input}.")] = None,
+    nll_prompt: Annotated[Optional[str], typer.Option("--nll-prompt", help="NLL tasks' conversation template: robin (default, LMFlow's '###Human: {input}###Assistant:'), chatml, llama3, hh, plain, or a format string with {input}.")] = None,
     reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Generation tasks: a sequence-classification checkpoint with one output.")] = None,
     ppl_model: Annotated[Optional[str], typer.Option("--ppl-model", help="Generation tasks: model for the responses' perplexity (default: the evaluated model).")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens", help="Generation tasks: new-token limit (default: the task's, 128).")] = None,
@@ -65,6 +65,7 @@ def _warn_cut_prompts() -> None:
     from lmbench.engine.notices import take_cut
 
     for length, count in take_cut().items():
-        print(f"lmbench: warning: {count} prompt{'s' if count != 1 else ''} longer than the context of {length} "
-              "tokens were cut from the left (their first tokens dropped) and scored; raise --max-length if the "
-              "model allows, or expect those answers to differ", file=sys.stderr)
+        many = count != 1
+        print(f"lmbench: warning: {count} prompt{'s' if many else ''} longer than the context of {length} tokens "
+              f"{'were' if many else 'was'} cut from the left (first tokens dropped) to be scored; raise --max-length "
+              "if the model allows, or expect those answers to differ", file=sys.stderr)

@@ -11,7 +11,7 @@ import typer
 def generate_command(
     checkpoint: Annotated[Optional[str], typer.Argument(help="Model folder, .gguf file, LoRA adapter or Hub id; default: built-in SmolLM2-135M-Instruct.")] = None,
     prompt: Annotated[str, typer.Option(help="What to ask.")] = "What does the heart do?",
-    template: Annotated[str, typer.Option(help="chat (the tokenizer's chat template), robin (###Human: ...###Assistant:), chatml, llama3, plain, or a format string with {input}.")] = "chat",
+    template: Annotated[str, typer.Option(help="chat (the tokenizer's chat template), robin (###Human: ...###Assistant:), chatml, llama3, hh (\\n\\nHuman: ...\\n\\nAssistant:), plain, or a format string with {input}.")] = "chat",
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 128,
     temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
     top_p: Annotated[float, typer.Option("--top-p")] = 1.0,

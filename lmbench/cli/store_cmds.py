@@ -1,4 +1,4 @@
-"""`lmbench runs` and `lmbench results`: read the database."""
+"""`lmbench runs`, `results`, `compare` and `models`: read the database."""
 
 from __future__ import annotations
 
@@ -18,10 +18,14 @@ def _db(db: str | None) -> str:
     return str(db or default_db_path())
 
 
-def runs_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
-                 db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
+ModelOption = Annotated[Optional[str], typer.Option(help="Model name, alias or fingerprint prefix.")]
+
+
+def runs_command(model: ModelOption = None, db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
                  force: ForceOption = False) -> None:
-    """List runs: model, status, start, duration, samples, tasks, command."""
+    """List runs: model, status, start, duration, samples, tasks, command.
+
+    A run whose process is gone shows as interrupted: run the same command again to resume it."""
     from lmbench import api
     from lmbench.cli.output import check_emit, emit
 
@@ -31,7 +35,7 @@ def runs_command(model: Annotated[Optional[str], typer.Option(help="Model name o
          force=force)
 
 
-def results_command(model: Annotated[Optional[str], typer.Option(help="Model name or fingerprint prefix.")] = None,
+def results_command(model: ModelOption = None,
                     task: Annotated[Optional[str], typer.Option(help="Task or group name.")] = None,
                     run: Annotated[Optional[str], typer.Option(help="Run id (prefix).")] = None,
                     db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
@@ -48,8 +52,8 @@ def results_command(model: Annotated[Optional[str], typer.Option(help="Model nam
     emit(frame, fmt, out, title="results", inputs=[_db(db)], force=force)
 
 
-def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or fingerprint (the baseline).")],
-                    model_b: Annotated[str, typer.Argument(help="Model name or fingerprint (the candidate).")],
+def compare_command(model_a: Annotated[str, typer.Argument(help="Model name, alias or fingerprint (the baseline).")],
+                    model_b: Annotated[str, typer.Argument(help="Model name, alias or fingerprint (the candidate).")],
                     task: Annotated[Optional[str], typer.Option(help="Only this task.")] = None,
                     metric: Annotated[str, typer.Option(help="Per-sample metric to compare.")] = "acc",
                     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
@@ -72,3 +76,34 @@ def compare_command(model_a: Annotated[str, typer.Argument(help="Model name or f
                          "evaluate both on the same task (same prompts and shots) first")
     emit(frame, fmt, out, title=f"{model_a} ({fa}) vs {model_b} ({fb}): {metric}, B - A", inputs=[_db(db)],
          force=force)
+
+
+def models_command(model: Annotated[Optional[str], typer.Argument(
+                       help="Show this model's ancestry (name, alias or fingerprint prefix) instead of the list.")] = None,
+                   db: DbOption = None, fmt: FormatOption = "table", out: OutOption = None,
+                   force: ForceOption = False) -> None:
+    """List models with their aliases, fingerprint, dtype, parameters and parents; MODEL: its ancestry.
+
+    A model keeps the name it was first evaluated under; later names of the same weights are aliases."""
+    from lmbench import api
+    from lmbench.cli.output import check_emit, emit
+
+    check_emit(fmt, out, inputs=[_db(db)], force=force)
+    if model is None:
+        frame = api.models(_db(db))
+        if fmt == "table":
+            frame = frame[["name", "aliases", "fingerprint", "source", "dtype", "n_params", "parents"]]
+        emit(frame, fmt, out, title="models", inputs=[_db(db)], force=force)
+        return
+    frame = api.lineage(_db(db), model)
+    if fmt == "table":
+        frame = frame.assign(detail=[_short(d) for d in frame["detail"]])[
+            ["depth", "child_name", "child", "relation", "parent_name", "parent", "detail"]]
+    emit(frame, fmt, out, title=f"lineage of {model}", inputs=[_db(db)], force=force)
+
+
+def _short(detail: object, width: int = 60) -> str:
+    import json
+
+    text = "" if detail is None else json.dumps(detail, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."

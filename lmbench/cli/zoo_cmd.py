@@ -15,9 +15,10 @@ Endpoint = Annotated[Optional[str], typer.Option(help="Hub URL (default: the hug
 
 def _say(text: str) -> None:
     from rich.console import Console
-    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(escape(text))
+    from lmbench.cli.safe_text import plain
+
+    Console(stderr=True, highlight=False).print(plain(text))  # no markup, no terminal codes from names
 
 
 @zoo_app.command("make-delta")

@@ -118,6 +118,31 @@ def pubmedqa_text2text(ori_pqal_json: str | Path, ids: Iterable[str] | None = No
     return LMFlowDataset("text2text", instances, [path])
 
 
+def pubmedqa_decisions(ori_pqal_json: str | Path, ids: Iterable[str] | None = None) -> LMFlowDataset:
+    """text2text in the `pubmedqa` task's own prompt: input = its "Abstract: ...\nQuestion: ...\nAnswer:" prompt,
+    output = " " + final_decision (yes/no/maybe), i.e. the continuation the task scores. With template `plain`
+    an SFT run trains exactly the answer token(s) the multiple-choice task compares."""
+    from lmbench.tasks.pubmedqa import TEMPLATE
+
+    path = Path(ori_pqal_json)
+    data = read_json(path)
+    wanted = list(data) if ids is None else [str(i) for i in ids]
+    instances = []
+    for index, pmid in enumerate(wanted):
+        row = data.get(pmid) if isinstance(data, dict) else None
+        where = f"{path}: instance {index} (id {pmid})"
+        try:
+            text = TEMPLATE.format(contexts="\n".join(row["CONTEXTS"]), question=row["QUESTION"])
+            instance = {"id": pmid, "input": text, "output": " " + row["final_decision"]}
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"{where}: missing or malformed field {exc}; expected QUESTION, CONTEXTS[] and "
+                            "final_decision") from None
+        instances.append(validate_instance("text2text", instance, where))
+    if not instances:
+        raise DataError(f"{path}: no instances selected; pass at least one PubMed id")
+    return LMFlowDataset("text2text", instances, [path])
+
+
 def medmcqa_explanations(dev_jsonl: str | Path, limit: int | None = None) -> LMFlowDataset:
     """text2text from MedMCQA rows that carry an explanation; `skipped` counts rows without one."""
     path = Path(dev_jsonl)

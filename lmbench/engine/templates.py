@@ -20,6 +20,8 @@ Templates (`template=`):
   previous one (prefix-stable) or a `TemplateError` says so. The rendered reply is trained, trailing
   whitespace after it is not.
 - ``plain``: the contents concatenated, replies trained (``{input}`` as a format string).
+- ``hh``: Anthropic HH-RLHF's ``\n\nHuman: {user}\n\nAssistant: {reply}``; the reply with its leading
+  space is trained. The hh_rlhf tasks' prompts are exactly its generation prompts (tests/test_templates.py).
 
 Add a template with `@register_template("name")` on a function (messages, tokenizer, generation_prompt)
 -> list[Segment].
@@ -81,10 +83,10 @@ def as_messages(messages_or_text: MessagesOrText) -> Messages:
     return messages
 
 
-def _structured(user: str, *, system: str = "{content}", head: str = "", end: str = "", after: str = "",
-                begin: str = "", trim: bool = False) -> SegmentFn:
+def _structured(user: str, *, system: str = "{content}", head: str = "", lead: str = "", end: str = "",
+                after: str = "", begin: str = "", trim: bool = False) -> SegmentFn:
     """A turn-by-turn format: `begin`, then system/user turns (not trained) and for each reply the
-    untrained `head`, the trained reply + `end`, the untrained `after`; a generation prompt is `head`."""
+    untrained `head`, the trained `lead` + reply + `end`, the untrained `after`; a generation prompt is `head`."""
 
     def segments(messages: Messages, tokenizer: Any, generation_prompt: bool) -> list[Segment]:
         out = [Segment(begin, False)] if begin else []
@@ -97,7 +99,7 @@ def _structured(user: str, *, system: str = "{content}", head: str = "", end: st
             else:
                 if head:
                     out.append(Segment(head, False))
-                out.append(Segment(content + end, True))
+                out.append(Segment(lead + content + end, True))
                 if after:
                     out.append(Segment(after, False))
         if generation_prompt and head:
@@ -117,6 +119,7 @@ def custom_template(prompt: str) -> SegmentFn:
 
 TEMPLATES["robin"] = custom_template(ROBIN_PROMPT)
 TEMPLATES["plain"] = _structured("{content}")
+TEMPLATES["hh"] = _structured("\n\nHuman: {content}", head="\n\nAssistant:", lead=" ")
 TEMPLATES["chatml"] = _structured("<|im_start|>user\n{content}<|im_end|>\n",
                                   system="<|im_start|>system\n{content}<|im_end|>\n",
                                   head="<|im_start|>assistant\n", end="<|im_end|>", after="\n")
@@ -136,7 +139,15 @@ def _render(tokenizer: Any, messages: Messages, generation_prompt: bool) -> str:
         name = "None" if tokenizer is None else _tokenizer_name(tokenizer)
         raise TemplateError(f"tokenizer {name!r} has no chat template; use template 'robin', 'chatml', 'llama3' or "
                             "'plain', or a chat-tuned model whose tokenizer has a chat_template")
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+    try:
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("jinja2"):
+            raise
+        first = " ".join(str(exc).split())  # the template's own words (e.g. raise_exception), on one line
+        raise TemplateError(f"the chat template of {_tokenizer_name(tokenizer)!r} refused {len(messages)} message(s) "
+                            f"({type(exc).__name__}: {first}); check the roles and their order, or use template "
+                            "'chatml', 'llama3' or 'robin'") from exc
 
 
 @register_template("tokenizer")
@@ -162,7 +173,8 @@ def tokenizer_segments(messages: Messages, tokenizer: Any, generation_prompt: bo
 
     for i, message in enumerate(messages):
         if message["role"] == "assistant":
-            extend(_render(tokenizer, messages[:i], True), i, False)
+            if i:  # (transformers renders no empty conversation: a reply first has nothing before it)
+                extend(_render(tokenizer, messages[:i], True), i, False)
             extend(_render(tokenizer, messages[: i + 1], False), i + 1, True)
     extend(_render(tokenizer, messages, generation_prompt), len(messages), False)
     return out
@@ -185,10 +197,10 @@ def check_text_template(template: str, option: str = "--nll-prompt") -> None:
     """Refuse, before any model loads, a template that needs no tokenizer but is unknown or malformed."""
     if template in ("tokenizer", "chat"):
         raise TemplateError(f"{option} {template!r} needs the model's tokenizer, which is not loaded yet; use 'robin', "
-                            "'chatml', 'llama3', 'plain' or a format string with {input}")
+                            "'chatml', 'llama3', 'hh', 'plain' or a format string with {input}")
     if template not in TEMPLATES and "{input}" not in template:
         raise TemplateError(f"{option} {template!r} is no template name and has no {{input}} placeholder; use one of "
-                            "robin, chatml, llama3, plain or e.g. '###Human: {input}###Assistant:'")
+                            "robin, chatml, llama3, hh, plain or e.g. '###Human: {input}###Assistant:'")
 
 
 def conversation_segments(messages: MessagesOrText, template: str, tokenizer: Any = None, *,

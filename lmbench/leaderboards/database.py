@@ -42,6 +42,7 @@ class ModelInfo:
     n_params: int | None
     base_model: str | None  # the base's name, as the runner records it
     lineage: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # later names of the model (its first stays `name`)
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,14 @@ class ResultsView:
     def __init__(self, store: Store) -> None:
         self.store = store
         models = store.models()
+        aliases: dict[str, list[str]] = {}
+        for fingerprint, alias in store.aliases()[["fingerprint", "alias"]].itertuples(index=False):
+            aliases.setdefault(fingerprint, []).append(alias)
         self.models = {r["fingerprint"]: ModelInfo(
             fingerprint=r["fingerprint"], name=r["name"], dtype=r["dtype"], kind=r["kind"], source=r["source"],
             n_params=None if pd.isna(r["n_params"]) else int(r["n_params"]), base_model=r["base_model"] or None,
-            lineage=r["lineage"] or {}) for r in models.to_dict("records")}
+            lineage=r["lineage"] or {}, aliases=tuple(aliases.get(r["fingerprint"], ())))
+            for r in models.to_dict("records")}
         runs = store.query(_RUNS)
         runs["task_shots"] = [json.loads(v) if isinstance(v, str) else {} for v in runs["task_shots"]]
         runs["versions"] = [json.loads(v) if isinstance(v, str) else {} for v in runs["versions"]]
@@ -101,9 +106,16 @@ class ResultsView:
         return list(dict.fromkeys(self.results.loc[self.results["task"].isin(tasks), "fingerprint"]))
 
     def find_model(self, selector: str, dtype: str | None = None) -> ModelInfo:
-        """A model name or fingerprint prefix (and dtype) -> exactly one model, or an error naming the choices."""
-        hits = [m for m in self.models.values() if (m.name == selector or m.fingerprint.startswith(selector))
-                and (dtype is None or m.dtype == dtype)]
+        """A model name, alias or fingerprint prefix (and dtype) -> exactly one model, or an error naming the
+        choices. The first rule that matches any model decides, as `lmbench.store.queries.match_models`: a full
+        fingerprint, a first name, an alias, a fingerprint prefix."""
+        rules = (lambda m: m.fingerprint == selector, lambda m: m.name == selector,
+                 lambda m: selector in m.aliases, lambda m: m.fingerprint.startswith(selector))
+        hits: list[ModelInfo] = []
+        for rule in rules:
+            hits = [m for m in self.models.values() if rule(m) and (dtype is None or m.dtype == dtype)]
+            if hits:
+                break
         if len(hits) == 1:
             return hits[0]
         known = "; ".join(f"{m.name} ({m.dtype}, {m.fingerprint})" for m in self.models.values()) or "none yet"

@@ -15,6 +15,7 @@ from lmbench.models.fingerprint import bytes_digest, fingerprint, folder_weights
 from lmbench.models.quantization import quantization_config
 from lmbench.models.options import DEVICES, DTYPES
 from lmbench.models.sources import CheckpointSource, resolve_source
+from lmbench.models.weight_files import check_max_length
 
 if TYPE_CHECKING:
     import torch
@@ -193,6 +194,7 @@ def inspect_checkpoint(
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"cannot read the model config of {source.spec!r}: {str(exc).splitlines()[0]}") from None
     _check_causal(config, repr(source.spec))
+    check_max_length(config, max_length, source.spec)  # over the model's positions: an IndexError later
     torch_dtype = _resolve_dtype(dtype, device, config)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
@@ -260,15 +262,18 @@ def load_weights(info: ModelIdentity) -> LoadedModel:
         except ImportError:
             raise CheckpointError("loading a LoRA adapter needs peft: pip install peft") from None
         print(f"lmbench: applying LoRA adapter {info.folder} to {info.base.name}", file=sys.stderr)
+        from lmbench.models.weight_files import check_safetensors
+
+        check_safetensors(info.folder)  # a truncated adapter file: one line naming it
         try:
             model = PeftModel.from_pretrained(base.model, info.folder).merge_and_unload()
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"cannot apply adapter {info.source.spec!r} to {info.base.source.spec!r}: "
                                   f"{str(exc).splitlines()[0]}") from None
         return LoadedModel(model.eval(), info, sum(p.numel() for p in model.parameters()))
-    from transformers import AutoModelForCausalLM
-
     import pickle
+
+    from transformers import AutoModelForCausalLM
 
     from lmbench.models.weight_files import check_safetensors, pickle_refused
 

@@ -32,3 +32,15 @@ def pickle_refused(exc: BaseException, spec: str) -> CheckpointError:
     return CheckpointError(f"the pickle weights of {spec!r} hold more than plain tensors{what}, so torch refused "
                            "to load them even with --allow-pickle; use a trusted checkpoint or one saved as "
                            "safetensors")
+
+
+def check_max_length(config: object, max_length: int | None, spec: str) -> None:
+    """--max-length no longer than the positions the model has (else an IndexError deep in its forward pass)."""
+    if max_length is None:
+        return
+    cfg = getattr(config, "text_config", None) or config
+    limit = next((getattr(cfg, a) for a in ("n_positions", "max_position_embeddings", "n_ctx")
+                  if isinstance(getattr(cfg, a, None), int)), None)
+    if limit is not None and max_length > limit:
+        raise CheckpointError(f"--max-length {max_length} is more than the {limit} positions of {spec!r}; "
+                              f"use --max-length {limit} or less")

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
 from lmbench.store import frames
 from lmbench.store.db import utcnow
+from lmbench.store.liveness import STALE_AFTER, writer_gone
 from lmbench.store.schema import JSON_COLUMNS
 from lmbench.store.store import Store
 
-STALE_AFTER = timedelta(hours=1)  # a 'running' run on another host silent this long is taken as dead
+__all__ = ["STALE_AFTER", "cached_samples", "latest_run", "reopen_run"]
 
 
 def cached_samples(store: Store, fingerprint: str, task_hashes: list[str]) -> pd.DataFrame:
@@ -36,18 +36,6 @@ def cached_samples(store: Store, fingerprint: str, task_hashes: list[str]) -> pd
     return frames.decode(frame, JSON_COLUMNS["samples"])
 
 
-def _alive(pid: int | None, host: str | None) -> bool:
-    if pid is None or host != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def latest_run(store: Store, run_key: str) -> dict | None:
     """The newest run with this key, with a `resumable` flag (unfinished and nobody working on it)."""
     frame = store.query(
@@ -57,10 +45,7 @@ def latest_run(store: Store, run_key: str) -> dict | None:
         return None
     row = frame.iloc[0].to_dict()
     if row["status"] == "running":
-        updated = pd.Timestamp(row["updated_at"]).to_pydatetime().replace(tzinfo=timezone.utc)
-        same_host = row["host"] == socket.gethostname()
-        dead = not _alive(row["pid"], row["host"]) if same_host else datetime.now(timezone.utc) - updated > STALE_AFTER
-        row["resumable"] = dead
+        row["resumable"] = writer_gone(row["pid"], row["host"], row["updated_at"])
     else:
         row["resumable"] = row["status"] in ("failed", "interrupted")
     return row

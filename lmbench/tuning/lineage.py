@@ -1,48 +1,33 @@
 """Register a tuned candidate (or checkpoint) in the database with its lineage edge to the base.
 
-The candidate's identity is what `lmbench eval PATH` computes for the saved folder (so a later
-evaluation of the folder finds the same model), except for QLoRA, whose identity adds the 4-bit
-quantization of the base it was trained and evaluated on. The edge (child, parent=base, relation
-pretrain|sft) carries the recipe, its hash, the data hashes and mixture, the method, the step and the
-training run id.
+The candidate's identity is what `lmbench eval PATH` computes for the saved folder (a content
+fingerprint, so the folder and the model in memory are one model), except for QLoRA: its candidate is
+the 4-bit model it was trained and evaluated as, identified in memory (the identity records the
+bitsandbytes 4-bit quantization). The edge (child, parent=base, relation pretrain|sft) carries the
+recipe, its hash, the data hashes and mixture, the method, the step and the training run id.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from lmbench.models.fingerprint import fingerprint as fingerprint_of
-from lmbench.models.loader import ModelIdentity, inspect_checkpoint
+from lmbench.models.loader import ModelIdentity
 
 
-def register_base(store: Any, info: ModelIdentity, n_params: int | None = None) -> str:
-    """Make sure the base model is in `models` (the runner registers it the same way)."""
-    store.upsert_model(fingerprint=info.fingerprint, name=info.name, source=info.source.spec, kind=info.source.kind,
-                       revision=info.identity.get("revision"), dtype=info.dtype, n_params=n_params,
-                       base_model=info.base_name,
+def register_model(store: Any, info: ModelIdentity, n_params: int | None = None, name: str | None = None) -> str:
+    """Upsert a model as the runner does (a later name becomes an alias); returns its fingerprint."""
+    store.upsert_model(fingerprint=info.fingerprint, name=name or info.name, source=info.source.spec,
+                       kind=info.source.kind, revision=info.identity.get("revision"), dtype=info.dtype,
+                       n_params=n_params, base_model=info.base_name,
                        lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
                        identity=info.identity)
     return info.fingerprint
 
 
-def candidate_identity(path: Path, *, device: str, quantization: dict | None) -> tuple[str, dict, ModelIdentity]:
-    """(fingerprint, identity, inspected folder) of a saved candidate; QLoRA adds its quantization."""
-    info = inspect_checkpoint(str(path), device=device)
-    if quantization is None:
-        return info.fingerprint, info.identity, info
-    identity = {**info.identity, "quantization": quantization}
-    return fingerprint_of(identity), identity, info
-
-
-def register_candidate(store: Any, path: Path, *, name: str, base: ModelIdentity, relation: str, detail: dict,
-                       n_params: int | None, device: str, quantization: dict | None = None) -> str:
-    """Upsert the model saved at `path` under `name` and add its lineage edge to `base`; returns its fingerprint."""
-    fp, identity, info = candidate_identity(path, device=device, quantization=quantization)
-    register_base(store, base)
-    store.upsert_model(fingerprint=fp, name=name, source=str(path), kind=info.source.kind, revision=None,
-                       dtype=info.dtype, n_params=n_params, base_model=base.name,
-                       lineage={}, identity=identity)  # the edge below is the lineage (a LoRA adapter also gets the
-    # loader's `base` edge when it is evaluated)
-    store.add_lineage(fp, base.fingerprint, relation, detail)
-    return fp
+def register_candidate(store: Any, info: ModelIdentity, *, name: str, base: ModelIdentity, relation: str,
+                       detail: dict, n_params: int | None) -> str:
+    """Upsert the candidate under `name` and add its lineage edge to `base`; returns its fingerprint."""
+    register_model(store, base)
+    register_model(store, info, n_params, name)
+    store.add_lineage(info.fingerprint, base.fingerprint, relation, detail)
+    return info.fingerprint

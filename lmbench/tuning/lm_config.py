@@ -40,8 +40,8 @@ class TuneConfig(RecipeConfig):
     gradient_checkpointing: bool = False
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    save_every: Union[int, None] = None  # steps between checkpoints (default: eval_every, else only the end)
-    save_total_limit: Union[int, None] = None
+    save_every: Union[int, None] = None  # steps between checkpoints (default: eval_every, else 500)
+    save_total_limit: Union[int, None] = 3  # checkpoints kept (older ones deleted; each was evaluated when saved)
     resume: bool = False
     report_to: str = "none"  # passed to the trainer: none | tensorboard | wandb | ...
     logging_steps: int = 1
@@ -96,5 +96,5 @@ class TuneConfig(RecipeConfig):
         return out
 
     @property
-    def save_steps(self) -> int | None:
-        return self.save_every or self.eval_every
+    def save_steps(self) -> int:
+        return self.save_every or self.eval_every or 500

@@ -74,13 +74,24 @@ def save_final(model: Any, tokenizer: Any, config: TuneConfig, output_dir: Path)
     return final
 
 
+def candidate_info(model: Any, final: Path, config: TuneConfig, base: Any) -> Any:
+    """The candidate's identity: its saved folder's (what `lmbench eval final` computes); QLoRA: the 4-bit model."""
+    from lmbench.models.loader import inspect_checkpoint
+
+    if config.method == "qlora":
+        from lmbench.tuning.model import qlora_identity
+
+        return qlora_identity(model, final, base)
+    return inspect_checkpoint(str(final), device=base.device)
+
+
 def run_lm(config: TuneConfig) -> TuneResult:
     """Run an `lm` recipe end to end (see the module docstring)."""
     from lmbench.paths import default_db_path
     from lmbench.store import Store
     from lmbench.tuning.mixture import mix
     from lmbench.tuning.model import load_for_training, quantization_record
-    from lmbench.tuning.outdir import write_marker
+    from lmbench.tuning.outdir import read_marker, write_marker
     from lmbench.tuning.preflight import check
     from lmbench.verbosity import quiet_libraries
 
@@ -97,10 +108,14 @@ def run_lm(config: TuneConfig) -> TuneResult:
     mixture = [p.record() for p in parts]
     relation = "pretrain" if config.objective == "pretrain" else "sft"
     quantization = quantization_record(config.method)
+    previous = read_marker(output_dir) if config.resume else None
     with Store(db) as store:
+        if previous and previous.get("status") == "running" and previous.get("training_run_id"):
+            _close_killed(store, previous["training_run_id"])  # a killed run never closed its training run
         for part in parts:
             store.upsert_dataset(content_hash=part.content_hash, name=part.entry, format=part.dataset.type,
-                                 rows=len(part.dataset), path=str(part.dataset.files[0]) if part.dataset.files else None)
+                                 rows=len(part.dataset),
+                                 path=str(part.dataset.files[0]) if part.dataset.files else None)
         run_id = store.start_training_run(
             recipe=name, config=config.to_dict(), recipe_hash=config.recipe_hash(), base_fingerprint=base.fingerprint,
             output_dir=str(output_dir), seed=config.seed, data_hashes=[p.content_hash for p in parts],
@@ -113,11 +128,12 @@ def run_lm(config: TuneConfig) -> TuneResult:
     timings: dict[str, float] = {"prepare_s": time.perf_counter() - started}
     try:
         result = _train_and_evaluate(config, base, checked.lora_targets, dataset, db, run_id, output_dir, relation,
-                                     detail, quantization, timings, load_for_training)
+                                     detail, timings, load_for_training)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         with Store(db) as store:
-            store.finish_training_run(run_id, status=status, timings=timings, error=f"{type(exc).__name__}: {exc}"[:500])
+            store.finish_training_run(run_id, status=status, timings=timings,
+                                      error=f"{type(exc).__name__}: {exc}"[:500])
         write_marker(output_dir, {"status": status})
         raise
     result.data_stats = stats
@@ -129,8 +145,15 @@ def run_lm(config: TuneConfig) -> TuneResult:
     return result
 
 
+def _close_killed(store: Any, training_run_id: str) -> None:
+    runs = store.training_runs()
+    row = runs[runs["training_run_id"] == training_run_id]
+    if not row.empty and row["status"].iloc[0] == "running":
+        store.finish_training_run(training_run_id, status="interrupted", error="killed; resumed by a later run")
+
+
 def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None, dataset: list[dict], db: str,
-                        run_id: str, output_dir: Path, relation: str, detail: dict, quantization: dict | None,
+                        run_id: str, output_dir: Path, relation: str, detail: dict,
                         timings: dict[str, float], load_for_training: Any) -> TuneResult:
     from lmbench.store import Store
     from lmbench.tuning.lineage import register_candidate
@@ -139,7 +162,7 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
 
     evaluator = None
     if config.eval_tasks:
-        evaluator = TuneEvaluator(config, db, base, output_dir.name, relation, detail, quantization)
+        evaluator = TuneEvaluator(config, db, base, output_dir.name, relation, detail)
         t0 = time.perf_counter()
         evaluator.evaluate_base()
         timings["eval_base_s"] = time.perf_counter() - t0
@@ -153,9 +176,9 @@ def _train_and_evaluate(config: TuneConfig, base: Any, targets: list[str] | None
     timings["train_s"] = outcome.wall_s
     final = save_final(model, base.tokenizer, config, output_dir)
     with Store(db) as store:
-        fingerprint = register_candidate(store, final, name=output_dir.name, base=base, relation=relation,
-                                         detail={**detail, "step": outcome.global_step}, n_params=n_params,
-                                         device=base.device, quantization=quantization)
+        fingerprint = register_candidate(store, candidate_info(model, final, config, base), name=output_dir.name,
+                                         base=base, relation=relation, detail={**detail, "step": outcome.global_step},
+                                         n_params=n_params)
     result = TuneResult(final, fingerprint, base.fingerprint, run_id, outcome.global_step, {}, outcome.history,
                         timings=timings, resumed_from=outcome.resumed_from)
     if evaluator is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from lmbench.models.loader import ModelIdentity
+from lmbench.models.loader import ModelIdentity, inspect_checkpoint
 from lmbench.tuning.lineage import register_candidate
 
 
@@ -46,9 +46,9 @@ class TuneEvaluator:
     """Evaluates models through the library API with one set of task options (see the module docstring)."""
 
     def __init__(self, config: Any, db: str, base: ModelIdentity, run_name: str, relation: str,
-                 detail: dict, quantization: dict | None = None) -> None:
+                 detail: dict) -> None:
         self.config, self.db, self.base, self.run_name = config, db, base, run_name
-        self.relation, self.detail, self.quantization = relation, detail, quantization
+        self.relation, self.detail = relation, detail
         self.points: list[EvalPoint] = []
 
     def _options(self) -> dict[str, Any]:
@@ -78,9 +78,9 @@ class TuneEvaluator:
         from lmbench.store import Store
 
         with Store(self.db) as store:
-            register_candidate(store, path, name=name, base=self.base, relation=self.relation,
-                               detail={**self.detail, "step": step}, n_params=n_params, device=self.base.device,
-                               quantization=self.quantization)
+            register_candidate(store, inspect_checkpoint(str(path), device=self.base.device), name=name,
+                               base=self.base, relation=self.relation, detail={**self.detail, "step": step},
+                               n_params=n_params)
         return self.evaluate(str(path), step, name)
 
     def callback(self, n_params: int | None) -> Any:

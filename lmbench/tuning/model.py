@@ -35,7 +35,8 @@ def bitsandbytes_problem(device: str) -> str | None:
     """Why 4-bit bitsandbytes cannot run on `device` here (None when it can): a real nf4 round trip is tried."""
     if os.environ.get(BNB_OFF_ENV, "").strip() not in ("", "0"):
         return (f"method=qlora needs bitsandbytes 4-bit, which is switched off here ({BNB_OFF_ENV}="
-                f"{os.environ[BNB_OFF_ENV]}); use method=lora (same adapter, full-precision base) or unset {BNB_OFF_ENV}")
+                f"{os.environ[BNB_OFF_ENV]}); use method=lora (same adapter, full-precision base) "
+                f"or unset {BNB_OFF_ENV}")
     try:
         import bitsandbytes.functional as bnbf
         import torch
@@ -93,3 +94,15 @@ def load_for_training(config: Any, info: ModelIdentity, targets: list[str] | Non
     base = info.source.path if info.source.kind == "gguf" else info.folder
     peft_model.peft_config["default"].base_model_name_or_path = str(base)
     return peft_model
+
+
+def qlora_identity(model: Any, final: Any, base: ModelIdentity) -> ModelIdentity:
+    """A QLoRA candidate: the adapter's identity plus the 4-bit quantization of the base it runs on."""
+    from dataclasses import replace
+
+    from lmbench.models.fingerprint import fingerprint
+    from lmbench.models.loader import inspect_checkpoint
+
+    info = inspect_checkpoint(str(final), device=base.device)
+    identity = {**info.identity, "quantization": quantization_record("qlora")}
+    return replace(info, identity=identity, fingerprint=fingerprint(identity))

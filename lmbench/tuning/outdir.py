@@ -38,6 +38,9 @@ def output_dir_problem(output_dir: Path, recipe_hash: str, resume: bool) -> str 
         return (f"output_dir {str(output_dir)!r} holds another run (recipe {marker.get('recipe')!r}, hash "
                 f"{marker.get('recipe_hash')}, status {marker.get('status')}); choose a new output_dir "
                 "(resume=true continues only the same recipe and data)")
+    if marker.get("status") == "done":
+        return (f"output_dir {str(output_dir)!r} holds this run, finished (candidate {marker.get('final')}, "
+                f"fingerprint {marker.get('fingerprint')}); nothing to resume: evaluate it, or choose a new output_dir")
     if not resume:
         return (f"output_dir {str(output_dir)!r} already holds this run (status {marker.get('status')}); "
                 "pass resume=true to continue it from its last checkpoint, or choose a new output_dir")

@@ -13,7 +13,8 @@ from typing import Any
 from lmbench.errors import DataError
 
 
-def pack_documents(tokenizer: Any, texts: list[str], block_size: int) -> tuple[list[dict[str, list[int]]], dict[str, int]]:
+def pack_documents(tokenizer: Any, texts: list[str],
+                   block_size: int) -> tuple[list[dict[str, list[int]]], dict[str, int]]:
     """Blocks of `block_size` tokens (input_ids, labels, attention_mask) and counts (documents, tokens, blocks)."""
     eos = tokenizer.eos_token_id
     if eos is None:

@@ -71,7 +71,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe is a YAML mapping of keys (model: ..., data: ...), not a {type(data).__name__}")
+        raise RecipeError(f"{path}: a recipe is a YAML mapping of keys (model: ..., data: ...), "
+                          f"not a {type(data).__name__}")
     return data
 
 

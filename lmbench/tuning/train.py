@@ -102,9 +102,9 @@ def training_arguments(spec: TrainSpec, args_cls: Any = None, **extra: Any) -> A
     return cls(**kwargs)
 
 
-def train(model: Any, tokenizer: Any, train_dataset: Any, spec: TrainSpec, *, collator: Any = None, db: str | None = None,
-          training_run_id: str | None = None, callbacks: list[Any] | tuple = (), trainer_cls: Any = None,
-          args_cls: Any = None, extra_args: dict[str, Any] | None = None, **trainer_kwargs: Any) -> TrainOutcome:
+def train(model: Any, tokenizer: Any, train_dataset: Any, spec: TrainSpec, *, collator: Any = None,
+          db: str | None = None, training_run_id: str | None = None, callbacks: list[Any] | tuple = (),
+          trainer_cls: Any = None, args_cls: Any = None, extra_args: dict[str, Any] | None = None, **trainer_kwargs: Any) -> TrainOutcome:
     """Train with `trainer_cls` (default transformers.Trainer) and lmbench's callbacks; see the module docstring."""
     from transformers import DataCollatorForSeq2Seq, Trainer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback

@@ -28,6 +28,7 @@ class CardFacts:
     commands: list[str] = field(default_factory=list)  # evaluation commands that reproduce the results
     db: str = ""
     sizes: dict[str, int] = field(default_factory=dict)
+    base_results: pd.DataFrame = field(default_factory=pd.DataFrame)  # the base's latest values, for comparison
 
 
 def latest_results(db: Path, fingerprint: str) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
@@ -77,6 +78,8 @@ def _eval_args(config: Any) -> str:
             parts.append(f"{flag} {config[key]}")
     if config.get("sample") is not None:
         parts.append(f"--seed {config['seed']}")
+    if config.get("data_dir"):
+        parts.append("--data-dir DATA_DIR")  # the run read local benchmark files (layout in lmbench's README)
     return " ".join(parts)
 
 
@@ -129,12 +132,15 @@ def render_card(facts: CardFacts) -> str:
         lines += [f"No finished lmbench runs of `{facts.fingerprint}` in the database.", ""]
     else:
         lines += [f"From the lmbench database (`{Path(facts.db).name}`): latest finished run per task and metric; "
-                  "95% confidence intervals.", "", "| task | metric | value | n | 95% CI | shots | run |",
-                  "|---|---|---|---|---|---|---|"]
+                  "95% confidence intervals; `base`: the base model's latest value (same task and metric; its "
+                  "questions may differ if its run used other options).", "",
+                  "| task | metric | value | n | 95% CI | shots | base | run |", "|---|---|---|---|---|---|---|---|"]
+        base = {(r.task, r.metric): r.value for r in facts.base_results.itertuples()} if not facts.base_results.empty else {}
         for r in facts.results.itertuples():
             ci = f"{r.ci_low:.4f} - {r.ci_high:.4f}" if pd.notna(r.ci_low) and pd.notna(r.ci_high) else "-"
             shots = "-" if r.shots is None or pd.isna(r.shots) else str(r.shots)
-            lines.append(f"| {r.task} | {r.metric} | {r.value:.4f} | {r.n} | {ci} | {shots} | {r.run_id[:8]} |")
+            before = f"{base[(r.task, r.metric)]:.4f}" if (r.task, r.metric) in base else "-"
+            lines.append(f"| {r.task} | {r.metric} | {r.value:.4f} | {r.n} | {ci} | {shots} | {before} | {r.run_id[:8]} |")
         lines.append("")
     lines += ["## Lineage", ""]
     edges = facts.lineage or [{"child": facts.fingerprint, "parent": facts.base_fingerprint, "relation": facts.kind}]

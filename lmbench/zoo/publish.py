@@ -70,10 +70,12 @@ def publish(model: str, *, repo: str, base: str | None = None, private: bool = F
     facts = describe(folder, base)
     db_path = Path(db) if db else default_db_path()
     results, commands, lineage = latest_results(db_path, facts["fingerprint"])
+    base_results = latest_results(db_path, facts["base_fingerprint"])[0]
     card = render_card(CardFacts(repo=repo, kind=facts["kind"], fingerprint=facts["fingerprint"],
                                  base_name=facts["base_name"], base_fingerprint=facts["base_fingerprint"],
                                  base_model=base_model or _hub_base_id(facts["base_name"]), results=results,
-                                 lineage=lineage, commands=commands, db=str(db_path), sizes=facts["sizes"]))
+                                 lineage=lineage, commands=commands, db=str(db_path), sizes=facts["sizes"],
+                                 base_results=base_results))
     files = _files(folder)
     hashes = {rel: file_sha256(path) for rel, path in files.items()} | {"README.md": _sha(card.encode())}
     revision, used_endpoint = None, None
