@@ -31,7 +31,7 @@ timed lmbench eval "$RM" --tasks "pairs:$D/heldout_pairs.json" --db "$DB" --no-p
 
 SFT="$WORK/sft/final"
 [ -f "$SFT/config.json" ] || timed lmbench tune sft-full model=default data="$D/train_chosen.json" \
-  template='\n\nHuman: {input}\n\nAssistant:' max_steps="$SFT_STEPS" batch_size=4 max_length=384 \
+  template=hh max_steps="$SFT_STEPS" batch_size=4 max_length=384 \
   learning_rate=1e-5 output_dir="$WORK/sft" db="$DB"
 [ -f "$WORK/raft/final/config.json" ] || timed lmbench tune raft model="$SFT" reward_model="$RM" \
   data="$D/train_chosen.json" eval_data="$D/heldout_pairs.json" eval_prompts=16 iterations=2 k=4 \
