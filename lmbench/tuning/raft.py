@@ -132,6 +132,9 @@ def _loop(config: RaftConfig, recorder: Any, loaded: Any, reward: Any, prompts: 
     if final.exists():
         shutil.rmtree(final)
     shutil.copytree(checkpoints[best], final, ignore=shutil.ignore_patterns("lmbench_complete.json"))
+    if best:  # the final copy: its fingerprint is the best iteration's; its name ("raft") becomes an alias
+        recorder.register(final, parent=fingerprints[best - 1], iteration=best,
+                          kept=history[best - 1]["kept_hash"])
     _reward_curve(history, scores, out / "reward_curve.png")
     summary = {"final": str(final), "best_iteration": best, "fingerprint": fingerprints[best],
                "heldout_reward": scores, "iterations": history, "wall_s": time.perf_counter() - started}

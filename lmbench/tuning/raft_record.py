@@ -78,9 +78,10 @@ def register_folder(store: Any, folder: Path, *, parent: str | None, relation: s
 
         info = inspect_checkpoint(str(folder), dtype="float32", device="cpu")
         fp, name, dtype, identity = info.fingerprint, info.name, info.dtype, info.identity
-    store.upsert_model(fingerprint=fp, name=f"{folder.parent.name}/{name}", source=str(folder), kind=kind,
+    label = folder.parent.name if folder.name == "final" else f"{folder.parent.name}/{folder.name}"
+    store.upsert_model(fingerprint=fp, name=label, source=str(folder), kind=kind,
                        revision=None, dtype=dtype, n_params=None, identity=identity)
-    if parent is not None:
+    if parent is not None and parent != fp:  # an iteration that kept nothing leaves the weights as they were
         store.add_lineage(fp, parent, relation, detail)
     return fp
 
