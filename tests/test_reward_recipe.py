@@ -103,8 +103,10 @@ def test_pairs_task_agrees_with_direct_scoring(trained: dict) -> None:
         samples = store.samples()
     acc = results.loc[results["metric"] == "pair_accuracy", "value"].iloc[0]
     assert acc == pytest.approx(sum(c > r for c, r in zip(chosen, rejected)) / len(chosen))
-    got = [list(x) for x in samples["logprobs"]]
-    assert got == pytest.approx([[c, r] for c, r in zip(chosen, rejected)], abs=1e-5)
+    got = {int(d): list(x) for d, x in zip(samples["doc_id"], samples["logprobs"])}  # per pair: [r_chosen, r_rejected]
+    assert sorted(got) == list(range(len(chosen)))
+    flat = [v for i in sorted(got) for v in got[i]]
+    assert flat == pytest.approx([v for c, r in zip(chosen, rejected) for v in (c, r)], abs=1e-5)
 
 
 def test_hh_rlhf_pairs_task_on_the_data_folder(trained: dict, shared_data: Path) -> None:
