@@ -162,12 +162,21 @@ def test_paper_reference_rows_match_the_reference_file(shared_data):
     assert checked == 8 + 8 + 17
 
 
-def test_known_metric_names_follow_scoring():
-    from lmbench import scoring
+def test_known_metric_names_are_the_families_declarations():
     from lmbench.leaderboards import metric_names
+    from lmbench.tasks.base import MultipleChoiceTask
+    from lmbench.tasks.generation import GENERATE_METRICS, REFERENCE_METRICS
+    from lmbench.tasks.nll import NllTask, RollingTask
 
-    assert set(scoring.METRICS) <= set(metric_names.CHOICE)
-    assert set(scoring.NLL_METRICS) <= set(metric_names.NLL)
+    expected = {"mmlu_anatomy": ("acc", "acc_norm"), "mmlu": ("acc", "acc_norm", "acc_macro", "acc_norm_macro"),
+                "lmflow_nll_chat": NllTask.metrics, "lmflow_nll": NllTask.metrics + ("nll_macro",),
+                "nll:any.json": NllTask.metrics, "ppl:x.json": RollingTask.metrics,
+                "hh_rlhf_helpful": GENERATE_METRICS, "gen:x.json": GENERATE_METRICS + REFERENCE_METRICS,
+                "open_llm_v1": ("average",), "not_a_task": MultipleChoiceTask.metrics}
+    for task, metrics in expected.items():
+        assert metric_names.expected_metrics(task) == metrics, task
+    assert "acc_norm" in metric_names.expected_metrics("lm_eval:arc_challenge")
+    assert NllTask.metrics == ("nll", "nll_per_token", "perplexity", "bits_per_byte", "scored_tokens")
 
 
 @pytest.mark.parametrize("text, needles", [

@@ -2,8 +2,9 @@
 
 loglikelihood -> `LoglikelihoodEngine` (harness-exact tokenization, prefix reuse, token-budget batches),
 loglikelihood_rolling -> `TextScorer.rolling` (the harness's rolling windows), generate_until ->
-`GenerationEngine` (stop strings, seeded per request). lmbench's runner drives it document by
-document; it also works on its own with the harness:
+`GenerationEngine` (stop strings, seeded per request). lmbench's runner does not need it (it serves the
+bridge's requests through its own engine table, lmbench.engine.dispatch); it is the harness model class
+for running the harness itself on lmbench's engine:
 
     import lm_eval, lmbench.harness.lm
     lm_eval.simple_evaluate(model="lmbench", model_args="pretrained=path/to/model", tasks=["arc_easy"])
@@ -11,17 +12,15 @@ document; it also works on its own with the harness:
 
 from __future__ import annotations
 
-import hashlib
-import sys
 from typing import Any
 
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
 from lmbench.engine.requests import GenerateRequest, LoglikelihoodRequest, RollingRequest
+from lmbench.harness.params import DEFAULT_MAX_GEN_TOKS, generation_params
 
-DEFAULT_MAX_GEN_TOKS = 256  # the harness's HFLM default
-_GENERATION_KEYS = ("top_p", "top_k")
+__all__ = ["DEFAULT_MAX_GEN_TOKS", "LmbenchLM"]
 
 
 @register_model("lmbench")
@@ -68,23 +67,7 @@ class LmbenchLM(LM):
         return [g.text for g in generator.run(fitted)]
 
     def _params(self, prompt: str, kwargs: dict[str, Any], repeat: int = 0) -> dict[str, Any]:
-        """The harness's generation kwargs (HFLM semantics) as lmbench generation parameters."""
-        until = kwargs.pop("until", None)
-        stop = [until] if isinstance(until, str) else list(until or [])
-        temperature = float(kwargs.pop("temperature", 0.0) or 0.0)
-        do_sample = bool(kwargs.pop("do_sample", False)) and temperature > 0
-        params: dict[str, Any] = {"max_new_tokens": int(kwargs.pop("max_gen_toks", DEFAULT_MAX_GEN_TOKS)),
-                                  "do_sample": do_sample, "stop": [s for s in stop if s]}
-        if do_sample:
-            params["temperature"] = temperature
-            params.update({k: kwargs.pop(k) for k in _GENERATION_KEYS if k in kwargs})
-            params["seed"] = self.seed + repeat + int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 1009
-        ignored = sorted(set(kwargs) - set(_GENERATION_KEYS) - self._warned)
-        if ignored:  # e.g. num_beams, repetition_penalty: say so once instead of generating differently unannounced
-            self._warned.update(ignored)
-            print(f"lmbench: note: generation settings {', '.join(ignored)} of this harness task are not supported by "
-                  "lmbench's engine and are ignored", file=sys.stderr)
-        return params
+        return generation_params(prompt, kwargs, seed=self.seed, repeat=repeat, warned=self._warned)
 
 
 def _engines_for(pretrained: str | None, *, batch_size: Any = "auto", dtype: str = "auto", device: str = "auto",

@@ -24,27 +24,49 @@ from lmbench.metrics.stats import bootstrap_ci
 BOOTSTRAP_ITERS = 1_000
 
 
-def run_instances(lm: Any, instances: list[Any]) -> None:
-    """Fill each Instance's `resps` with the bridge model's answers (repeats included), one call per kind."""
-    by_type: dict[str, list[Any]] = defaultdict(list)
-    for instance in instances:
-        instance.resps = []
-        instance.filtered_resps = {}
-        instance.lmbench_flagged = False
-        by_type[instance.request_type].extend([instance] * (instance.repeats or 1))
-    for request_type, cloned in by_type.items():
-        answers = getattr(lm, request_type)(cloned)
-        flags = getattr(lm, "last_flags", None) or [False] * len(cloned)
-        for instance, answer, flag in zip(cloned, answers, flags, strict=True):
-            instance.resps.append(answer)
-            instance.lmbench_flagged = getattr(instance, "lmbench_flagged", False) or flag
+def instance_requests(item: Any, doc: Any) -> list[Any]:
+    """The engine requests of one harness document: each Instance `repeats` times (each copy samples anew)."""
+    from lmbench.engine.requests import GenerateRequest, LoglikelihoodRequest, RollingRequest
+    from lmbench.harness.params import generation_params
+
+    warned = item.state.extra.setdefault("warned", set())
+    build = {  # harness request type -> lmbench request
+        "loglikelihood": lambda args, repeat: LoglikelihoodRequest(*args[:2]),
+        "loglikelihood_rolling": lambda args, repeat: RollingRequest(args[0]),
+        "generate_until": lambda args, repeat: GenerateRequest(args[0], generation_params(
+            args[0], dict(args[1]), seed=item.options.seed, repeat=repeat, warned=warned)),
+    }
+    requests = []
+    for instance in item.state.instances[doc.doc_id]:
+        if instance.request_type not in build:
+            raise TypeError(f"harness request type {instance.request_type!r} is not served by lmbench's engine")
+        requests += [build[instance.request_type](instance.args, k) for k in range(instance.repeats or 1)]
+    return requests
 
 
-def harness_records(item: Any, docs: list, lm: Any) -> list[dict[str, Any]]:
-    """Score the documents' requests with `lm` and turn each document into one sample record."""
+def _answer(output: Any) -> tuple[Any, bool]:
+    """An engine output as the harness's response to its Instance, and whether lmbench flagged it."""
+    if hasattr(output, "is_greedy"):  # LoglikelihoodResult
+        return (output.logprob, output.is_greedy), output.flagged
+    if hasattr(output, "truncated"):  # Generated
+        return output.text, output.truncated
+    return float(output), False  # rolling log-likelihood
+
+
+def harness_records(item: Any, docs: list, outputs: list[list[Any]]) -> list[dict[str, Any]]:
+    """Each document's engine outputs (in `instance_requests` order) -> Instance responses -> the harness's
+    filters and per-sample metrics -> one sample record per document."""
     state = item.state
-    instances = [i for doc in docs for i in state.instances[doc.doc_id]]
-    run_instances(lm, instances)
+    instances = []
+    for doc, answers in zip(docs, outputs, strict=True):
+        cursor = iter(answers)
+        for instance in state.instances[doc.doc_id]:
+            instance.resps, instance.filtered_resps, instance.lmbench_flagged = [], {}, False
+            for _ in range(instance.repeats or 1):
+                response, flag = _answer(next(cursor))
+                instance.resps.append(response)
+                instance.lmbench_flagged = instance.lmbench_flagged or flag
+            instances.append(instance)
     for ensemble in getattr(state.task, "_filters", []):
         ensemble.apply(instances)
     return [_record(item, doc, state.instances[doc.doc_id]) for doc in docs]

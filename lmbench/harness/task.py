@@ -19,41 +19,71 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lmbench.errors import ConfigError, DataError, LmbenchError, TaskError
 from lmbench.harness.local_data import local_overrides
 from lmbench.harness.version import check_harness_version
 from lmbench.tasks.base import Doc, TaskData
+from lmbench.tasks.protocol import PrepareOptions, PreparedTask, ResultRow, SampleRecord, ScoringContext, TaskFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PREFIX = "lm_eval:"
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+# Harness tasks report their own metric names; these are the common ones (what a leaderboard may ask for
+# before any result of the task is stored).
+HARNESS_METRICS = ("acc", "acc_norm", "mc1", "mc2", "exact_match", "f1", "bleu", "rouge1", "rouge2", "rougeL",
+                   "word_perplexity", "byte_perplexity", "bits_per_byte", "perplexity")
 
 
 @dataclass(frozen=True)
-class HarnessTask:
-    """What `--tasks lm_eval:NAME` resolves to; `prepare` expands it into one prepared task per harness task."""
+class HarnessTask(TaskFamily):
+    """What `--tasks lm_eval:NAME` resolves to; `prepare` expands it into one prepared task per harness task.
+
+    The tasks one spec expands into share a `unit`, so the harness aggregates them (and its groups) together.
+    """
 
     harness_name: str
     fixed_shots: int | None = None  # set by suites (open_llm_v1); else --shots, else the task's own
     family: str = "lm_eval"
-    kind: str = "harness"
     version: str = ""
     template: str = ""
     description: str = ""
     citation: str = ""
     default_shots: int = 0
 
+    metrics: ClassVar[tuple[str, ...]] = HARNESS_METRICS
+    group_metrics: ClassVar[tuple[str, ...]] = HARNESS_METRICS
+
     @property
     def name(self) -> str:
         return PREFIX + self.harness_name
 
-    def prepare(self, root: Path | None, *, shots: int | None, limit: int | None, sample: int | None, seed: int,
-                include_path: tuple[str, ...] = ()) -> list[Any]:
-        from lmbench.tasks.prepare import PreparedTask
+    def build_requests(self, item: PreparedTask, doc: Any, prompt: str) -> list[Any]:
+        from lmbench.harness.results import instance_requests
 
+        return instance_requests(item, doc)
+
+    def score(self, item: PreparedTask, docs: list[Any], prompts: list[str], outputs: list[list[Any]],
+              ctx: ScoringContext) -> list[SampleRecord]:
+        from lmbench.harness.results import harness_records
+
+        return [SampleRecord(**record) for record in harness_records(item, docs, outputs)]
+
+    def aggregate(self, items: list[PreparedTask], samples: pd.DataFrame, seed: int) -> list[ResultRow]:
+        from lmbench.harness.results import harness_result_rows
+
+        return [ResultRow(**row) for row in harness_result_rows(items, samples, seed)]
+
+    def task_config(self, item: PreparedTask) -> dict[str, Any]:
+        return {**TaskFamily.task_config(self, item), **harness_config(item)}
+
+    def prepare(self, root: Path | None, options: PrepareOptions) -> list[PreparedTask]:
+        shots, limit, sample, seed = options.shots, options.limit, options.sample, options.seed
         harness_version = check_harness_version()
-        tasks, groups, files = load_harness(self.harness_name, root, include_path)
+        tasks, groups, files = load_harness(self.harness_name, root, options.include_path)
         unit = HarnessUnit(self.name, groups, harness_version)
         prepared = []
         for task in tasks.values():
@@ -79,7 +109,8 @@ class HarnessTask:
             task_hash = _task_hash(task, n_shots, seed, files, harness_version)
             data = TaskData(docs, [], files)
             state = HarnessState(task, instances, unit)
-            prepared.append(PreparedTask(wrapper, data, n_shots, task_hash, prompts, state=state))
+            prepared.append(PreparedTask(wrapper, data, n_shots, task_hash, prompts, state=state, options=options,
+                                         unit=self.name))
         return prepared
 
 

@@ -22,6 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lmbench import paths
 from lmbench.errors import CheckpointError
@@ -169,7 +170,7 @@ def _convert(gguf: Path, target: Path, log: Callable[[str], None]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared by the machine's users
-        model.save_pretrained(tmp)
+        _save_weights(model, tmp)
         tokenizer.save_pretrained(tmp)
         marker = {
             "name": DEFAULT_MODEL_NAME,
@@ -196,6 +197,22 @@ def _convert(gguf: Path, target: Path, log: Callable[[str], None]) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"lmbench: saved {target} ({time.perf_counter() - start:.0f} s)")
+
+
+def _save_weights(model: Any, folder: Path) -> None:
+    """What `save_pretrained` writes for this model (config, generation config, one safetensors file without
+    tied copies), without its accelerate unwrap step, which imports DeepSpeed whenever it is installed (and
+    DeepSpeed prints an accelerator warning on import): plain `lmbench eval` must not pull it in."""
+    from safetensors.torch import save_file
+    from transformers.modeling_utils import remove_tied_weights_from_state_dict
+
+    state = remove_tied_weights_from_state_dict(dict(model.state_dict()), model)
+    save_file({name: t.detach().contiguous() for name, t in state.items()}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
+    model.config.architectures = [type(model).__name__]
+    model.config.save_pretrained(folder)
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.save_pretrained(folder)
 
 
 def default_model_dir(cache_dir: Path | None = None, *, log: Callable[[str], None] = _stderr) -> Path:

@@ -1,6 +1,6 @@
-"""The multiple-choice task contract: docs in, requests out, per-sample scores back.
+"""The multiple-choice family: docs in, one loglikelihood request per choice out, acc/acc_norm back.
 
-A task is a frozen dataclass. Its prompt is `description + shots + query`,
+A task is a frozen dataclass implementing `lmbench.tasks.protocol.TaskFamily`. Its prompt is `description + shots + query`,
 each shot being `template(shot) + " " + choice label`, joined by "\\n\\n", the
 lm-evaluation-harness way; each choice is scored as the continuation
 `" " + choice` after the query.
@@ -13,9 +13,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lmbench.engine.requests import LoglikelihoodRequest
 from lmbench.errors import TaskError
+from lmbench.tasks.protocol import PreparedTask, ResultRow, SampleRecord, ScoringContext, TaskFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHOICE_METRICS = ("acc", "acc_norm")
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class TaskData:
 
 
 @dataclass(frozen=True)
-class MultipleChoiceTask:
+class MultipleChoiceTask(TaskFamily):
     name: str
     version: str
     family: str
@@ -55,7 +62,9 @@ class MultipleChoiceTask:
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
     groups: tuple[str, ...] = field(default_factory=tuple)
-    kind: str = "choice"  # how the runner scores and summarises it (see lmbench.scoring)
+
+    metrics: ClassVar[tuple[str, ...]] = CHOICE_METRICS
+    group_metrics: ClassVar[tuple[str, ...]] = CHOICE_METRICS + ("acc_macro", "acc_norm_macro")
 
     def load(self, root: Path | None) -> TaskData:
         return self.loader(root)
@@ -85,3 +94,28 @@ class MultipleChoiceTask:
                     "description": self.description, "delims": [self.target_delimiter, self.fewshot_delimiter],
                     "shots": shots, "files": file_digests}
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+    def score(self, item: PreparedTask, docs: list[Any], prompts: list[str], outputs: list[list[Any]],
+              ctx: ScoringContext) -> list[SampleRecord]:
+        """Choice log-probs (one LoglikelihoodResult per choice) -> acc, acc_norm, the argmax as prediction."""
+        from lmbench.metrics.choice import argmax, choice_scores
+
+        records = []
+        for doc, prompt, results in zip(docs, prompts, outputs):
+            logprobs = [r.logprob for r in results]
+            records.append(self.record(item, doc, prompt, target=doc.choices[doc.gold],
+                                       prediction=doc.choices[argmax(logprobs)], choices=list(doc.choices),
+                                       logprobs=logprobs, metrics=choice_scores(logprobs, doc.choices, doc.gold),
+                                       flagged=any(r.flagged for r in results)))
+        return records
+
+    def aggregate(self, items: list[PreparedTask], samples: pd.DataFrame, seed: int) -> list[ResultRow]:
+        from lmbench.tasks.choice_rows import choice_task_rows
+
+        return [row for item in items for row in choice_task_rows(item, samples, seed)]
+
+    def aggregate_group(self, name: str, items: list[PreparedTask], samples: pd.DataFrame,
+                        seed: int) -> list[ResultRow]:
+        from lmbench.tasks.choice_rows import choice_group_rows
+
+        return choice_group_rows(name, items, samples)

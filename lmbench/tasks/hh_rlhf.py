@@ -3,7 +3,8 @@
 A prompt is a test dialogue (the `chosen` one) up to and including its final "\\n\\nAssistant:"; the
 chosen final answer is kept as the reference. Generation is greedy by default, at most `max_new_tokens`
 new tokens, stopping at the next "\\n\\nHuman:". Metrics (lmbench.scoring): mean reward from a reward
-model, perplexity of the responses, MSTTR-100, distinct/unique/vocab-1/2 and mean prediction length.
+model, perplexity of the responses, MSTTR-100, distinct/unique/vocab-1/2 and mean prediction length
+(scoring and aggregates: lmbench.tasks.generation).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from lmbench.data.locate import missing_data
 from lmbench.data.readers import read_jsonl
 from lmbench.engine.requests import GenerateRequest
 from lmbench.engine.templates import ROBIN_PROMPT, format_prompt
 from lmbench.tasks.base import TaskData
+from lmbench.tasks.generation import GENERATE_METRICS, REFERENCE_METRICS, GenerationFamily
 from lmbench.tasks.registry import register, register_prefix
 
 MARKER = "\n\nAssistant:"
@@ -45,12 +48,11 @@ def split_dialogue(text: str) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
-class GenerationTask:
+class GenerationTask(GenerationFamily):
     name: str
     version: str
     subset: str  # helpful-base | harmless-base
     family: str = "hh_rlhf"
-    kind: str = "generate"
     template: str = "{prompt}"
     description: str = ""
     citation: str = CITATION
@@ -96,7 +98,9 @@ class ReferenceGenerationTask(GenerationTask):
     family: str = "generate"
     template: str = ROBIN_PROMPT  # a lmbench.engine.templates name or a format string with {input}
     stop: tuple[str, ...] = ("###Human:",)
-    reference_metrics: bool = True
+
+    metrics: ClassVar[tuple[str, ...]] = GENERATE_METRICS + REFERENCE_METRICS
+    reference_metrics: ClassVar[bool] = True
 
     def load(self, root: Path | None) -> TaskData:
         from lmbench.data.lmflow import load_lmflow

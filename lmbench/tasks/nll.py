@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lmbench.data.lmflow import LMFlowDataset, load_lmflow
 from lmbench.data.locate import missing_data
@@ -23,7 +25,13 @@ from lmbench.engine.requests import NllRequest, RollingRequest
 from lmbench.engine.templates import ROBIN_PROMPT, Segment, conversation_segments, text2text_segments
 from lmbench.errors import DataError, TaskError
 from lmbench.tasks.base import TaskData
+from lmbench.tasks.nll_rows import NLL_METRICS, ROLLING_METRICS, nll_group_rows, nll_rows, rolling_rows
+from lmbench.tasks.protocol import (PrepareOptions, PreparedTask, ResultRow, SampleRecord, ScoringContext,
+                                    TaskFamily, task_samples)
 from lmbench.tasks.registry import register, register_group, register_prefix
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CITATION = "Diao et al., LMFlow: An Extensible Toolkit for Finetuning and Inference of Large Foundation Models, NAACL 2024"
 
@@ -74,14 +82,13 @@ def _plain(segments: list[Segment]) -> tuple[tuple[str, bool], ...]:
 
 
 @dataclass(frozen=True)
-class NllTask:
-    """Scores reference outputs; metrics in `lmbench.scoring` (nll, nll_per_token, perplexity, bits_per_byte)."""
+class NllTask(TaskFamily):
+    """Scores reference outputs; metrics (lmbench.tasks.nll_rows): nll, nll_per_token, perplexity, bits_per_byte."""
 
     name: str
     version: str
     source: Callable[[Path | None], LMFlowDataset]  # reads the data (root = --data-dir)
     family: str = "nll"
-    kind: str = "nll"
     template: str = ROBIN_PROMPT
     description: str = ""
     citation: str = CITATION
@@ -91,8 +98,15 @@ class NllTask:
         dataset = self.source(root)
         return TaskData(to_docs(dataset, self.template), [], dataset.files)  # type: ignore[arg-type]
 
-    def shots_for(self, doc: NllDoc, data: TaskData, shots: int) -> list:
-        return []  # the NLL benchmark has no few-shot examples
+    metrics: ClassVar[tuple[str, ...]] = NLL_METRICS
+    group_metrics: ClassVar[tuple[str, ...]] = NLL_METRICS + ("nll_macro",)
+
+    def shots_to_use(self, options: PrepareOptions) -> int:
+        return 0  # the NLL benchmark has no few-shot examples
+
+    def prepare(self, root: Path | None, options: PrepareOptions) -> list[PreparedTask]:
+        task = self if options.nll_prompt is None else replace(self, template=options.nll_prompt)
+        return TaskFamily.prepare(task, root, options)
 
     def prompt(self, doc: NllDoc, shot_docs: list) -> str:
         return doc.text
@@ -104,6 +118,22 @@ class NllTask:
         identity = {"name": self.name, "version": self.version, "template": self.template, "files": file_digests,
                     "kind": "nll"}
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+    def score(self, item: PreparedTask, docs: list[Any], prompts: list[str], outputs: list[list[Any]],
+              ctx: ScoringContext) -> list[SampleRecord]:
+        return [self.record(item, doc, prompt, target=doc.target, prediction=None, choices=[], logprobs=[-out.nll],
+                            metrics={"nll": out.nll, "n_tokens": out.n_tokens, "n_bytes": out.n_bytes,
+                                     "n_windows": out.n_windows})
+                for doc, prompt, (out,) in zip(docs, prompts, outputs)]
+
+    def aggregate(self, items: list[PreparedTask], samples: pd.DataFrame, seed: int) -> list[ResultRow]:
+        return [row for item in items
+                for row in nll_rows(item.task.name, list(task_samples(samples, item.task.name)["metrics"]), seed,
+                                    item.task_hash)]
+
+    def aggregate_group(self, name: str, items: list[PreparedTask], samples: pd.DataFrame,
+                        seed: int) -> list[ResultRow]:
+        return nll_group_rows(name, [list(task_samples(samples, i.task.name)["metrics"]) for i in items], seed)
 
 
 def nll_file_task(argument: str) -> NllTask:
@@ -157,8 +187,13 @@ class RollingDoc:
 class RollingTask(NllTask):
     """`ppl:PATH`: lm-evaluation-harness style rolling perplexity of text_only data (word/byte perplexity, bpb)."""
 
-    kind: str = "rolling"
     template: str = "{text}"
+
+    metrics: ClassVar[tuple[str, ...]] = ROLLING_METRICS
+    group_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def prepare(self, root: Path | None, options: PrepareOptions) -> list[PreparedTask]:
+        return TaskFamily.prepare(self, root, options)  # --nll-prompt does not apply to raw text
 
     def load(self, root: Path | None) -> TaskData:
         dataset = self.source(root)
@@ -172,6 +207,22 @@ class RollingTask(NllTask):
 
     def requests(self, prompt: str, doc: RollingDoc) -> list[RollingRequest]:  # type: ignore[override]
         return [RollingRequest(doc.text)]
+
+    def score(self, item: PreparedTask, docs: list[Any], prompts: list[str], outputs: list[list[Any]],
+              ctx: ScoringContext) -> list[SampleRecord]:
+        return [self.record(item, doc, prompt, target=None, prediction=None, choices=[], logprobs=[ll],
+                            metrics={"loglikelihood": ll, "words": len(re.split(r"\s+", doc.text)),
+                                     "bytes": len(doc.text.encode("utf-8"))})
+                for doc, prompt, (ll,) in zip(docs, prompts, outputs)]
+
+    def aggregate(self, items: list[PreparedTask], samples: pd.DataFrame, seed: int) -> list[ResultRow]:
+        return [row for item in items
+                for row in rolling_rows(item.task.name, list(task_samples(samples, item.task.name)["metrics"]),
+                                        item.task_hash)]
+
+    def aggregate_group(self, name: str, items: list[PreparedTask], samples: pd.DataFrame,
+                        seed: int) -> list[ResultRow]:
+        return []
 
 
 def rolling_file_task(argument: str) -> RollingTask:

@@ -1,4 +1,11 @@
-"""Task registry: names and groups -> task objects. A new task family is one module that registers itself."""
+"""Task registry: names and groups -> task objects. A new task family is one module that registers itself.
+
+Built-in families live in lmbench.tasks; other packages add theirs as plugins: a module named in the
+`lmbench.tasks` entry-point group (or in `_PLUGINS`) is imported when the registry is first read, and
+registers its tasks with `register`/`register_prefix`/`register_group`/`register_suite`. The lm-evaluation-
+harness bridge is such a plugin (lmbench.harness.register), so lmbench.tasks never imports lmbench.harness.
+`register_plugin(module)` loads one more at run time.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,16 @@ import difflib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from lmbench.errors import TaskError
-from lmbench.tasks.base import MultipleChoiceTask
 
-_TASKS: dict[str, MultipleChoiceTask] = {}
+_TASKS: dict[str, Any] = {}  # name -> TaskFamily instance
 _GROUPS: dict[str, tuple[str, ...]] = {}
-_DYNAMIC: dict[str, Callable[[str], MultipleChoiceTask]] = {}
-_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf", "harness")
+_DYNAMIC: dict[str, Callable[[str], Any]] = {}
+_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf")
+_PLUGINS = ("lmbench.harness.register",)  # loaded by name, like any third-party plugin
+ENTRY_POINT_GROUP = "lmbench.tasks"
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ _SUITES: dict[str, Suite] = {}
 _loaded = False
 
 
-def register(task: MultipleChoiceTask) -> MultipleChoiceTask:
+def register(task: Any) -> Any:
     if task.name in _TASKS:
         raise ValueError(f"task {task.name} registered twice")
     _TASKS[task.name] = task
@@ -50,9 +59,14 @@ def suites() -> dict[str, Suite]:
     return dict(_SUITES)
 
 
-def register_prefix(prefix: str, factory: Callable[[str], MultipleChoiceTask]) -> None:
-    """Tasks built from an argument, e.g. `mcq:path/to/file.jsonl`."""
+def register_prefix(prefix: str, factory: Callable[[str], Any]) -> None:
+    """Tasks built from an argument, e.g. `mcq:path/to/file.jsonl`; the factory must not read data."""
     _DYNAMIC[prefix] = factory
+
+
+def register_plugin(module: str) -> None:
+    """Import a module that registers task families (what the `lmbench.tasks` entry points name)."""
+    importlib.import_module(module)
 
 
 def _ensure_loaded() -> None:
@@ -61,6 +75,27 @@ def _ensure_loaded() -> None:
         _loaded = True
         for family in _FAMILIES:
             importlib.import_module(f"lmbench.tasks.{family}")
+        for plugin in _PLUGINS:
+            register_plugin(plugin)
+        from importlib.metadata import entry_points
+
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            register_plugin(entry.value)
+
+
+def lookup(name: str) -> tuple[str, Any] | None:
+    """What a name given to --tasks is, without reading data: ('task'|'group'|'suite'|'prefix', object)."""
+    _ensure_loaded()
+    prefix, sep, argument = name.partition(":")
+    if sep and prefix in _DYNAMIC:
+        return "prefix", _DYNAMIC[prefix](argument)
+    if name in _SUITES:
+        return "suite", _SUITES[name]
+    if name in _GROUPS:
+        return "group", [_TASKS[m] for m in _GROUPS[name] if m in _TASKS]
+    if name in _TASKS:
+        return "task", _TASKS[name]
+    return None
 
 
 def task_names() -> list[str]:
@@ -73,10 +108,10 @@ def groups() -> dict[str, tuple[str, ...]]:
     return dict(_GROUPS)
 
 
-def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, ...]]]:
+def resolve(spec: str) -> tuple[list[Any], dict[str, tuple[str, ...]]]:
     """Comma-separated names/groups -> unique tasks in order, plus the groups that were asked for."""
     _ensure_loaded()
-    tasks: dict[str, MultipleChoiceTask] = {}
+    tasks: dict[str, Any] = {}
     asked_groups: dict[str, tuple[str, ...]] = {}
     for name in [part.strip() for part in spec.split(",") if part.strip()]:
         prefix, sep, argument = name.partition(":")
@@ -114,7 +149,7 @@ def resolve(spec: str) -> tuple[list[MultipleChoiceTask], dict[str, tuple[str, .
     return list(tasks.values()), asked_groups
 
 
-def _with_shots(task: MultipleChoiceTask, shots: int) -> MultipleChoiceTask:
+def _with_shots(task: Any, shots: int) -> Any:
     """A suite member with its shots fixed (harness tasks take them as `fixed_shots`)."""
     names = {f.name for f in fields(task)}
     return replace(task, default_shots=shots, **({"fixed_shots": shots} if "fixed_shots" in names else {}))

@@ -1,4 +1,5 @@
-"""`lm_eval:NAME` (any lm-evaluation-harness task, group or tag) and the Open LLM Leaderboard v1 suite."""
+"""The harness plugin: `lm_eval:NAME` (any lm-evaluation-harness task, group or tag) and the Open LLM
+Leaderboard v1 suite, registered into lmbench's task registry (which loads this module by name)."""
 
 from __future__ import annotations
 
