@@ -90,7 +90,9 @@ class RewardScorer:
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.device = device
         self.batch_size = batch_size
-        self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", max_length) or max_length)
+        limits = [max_length, getattr(self.tokenizer, "model_max_length", None),
+                  getattr(model.config, "max_position_embeddings", None)]
+        self.max_length = min(int(x) for x in limits if isinstance(x, int) and x > 0)
         self.name = name
 
     @torch.no_grad()

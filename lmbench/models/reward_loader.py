@@ -43,8 +43,11 @@ def inspect_reward(spec: str | None, *, device: str = "auto", max_length: int | 
                               "checkpoint saved with save_pretrained (e.g. output_dir/final of `lmbench tune reward`)")
     folder = check_reward_model(source.path)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    limit = getattr(tokenizer, "model_max_length", None)
-    length = max_length or (limit if isinstance(limit, int) and limit < 10**6 else 512)
+    from transformers import AutoConfig
+
+    positions = getattr(AutoConfig.from_pretrained(folder), "max_position_embeddings", None)
+    limits = [max_length or 512, getattr(tokenizer, "model_max_length", None), positions]
+    length = min(int(x) for x in limits if isinstance(x, int) and x > 0)
     identity = reward_identity_record(Path(folder))
     return ModelIdentity(name=folder.name, source=source, dtype="float32", device=_resolve_device(device),
                          max_length=length, fingerprint=fingerprint(identity), identity=identity, tokenizer=tokenizer,
