@@ -64,6 +64,11 @@ class RewardScorer:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         folder = check_reward_model(path)
+        trained = folder / "lmbench_reward.json"  # written by `lmbench tune reward`: score as it was trained
+        if trained.is_file():
+            import json
+
+            max_length = min(max_length, int(json.loads(trained.read_text()).get("max_length") or max_length))
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32).to(device).eval()
         self._setup(model, tokenizer, device=device, batch_size=batch_size, max_length=max_length, name=folder.name)

@@ -9,6 +9,7 @@ they are; the causal-LM check stays for every other task kind.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ def inspect_reward(spec: str | None, *, device: str = "auto", max_length: int | 
     from transformers import AutoConfig
 
     positions = getattr(AutoConfig.from_pretrained(folder), "max_position_embeddings", None)
-    limits = [max_length or 512, getattr(tokenizer, "model_max_length", None), positions]
+    trained = Path(folder) / "lmbench_reward.json"  # `lmbench tune reward` records the length it trained with
+    recorded = json.loads(trained.read_text()).get("max_length") if trained.is_file() else None
+    limits = [max_length or 512, getattr(tokenizer, "model_max_length", None), positions, recorded]
     length = min(int(x) for x in limits if isinstance(x, int) and x > 0)
     identity = reward_identity_record(Path(folder))
     return ModelIdentity(name=folder.name, source=source, dtype="float32", device=_resolve_device(device),
