@@ -106,9 +106,10 @@ class Plan:
         n_pending = sum(len(idx) for _, idx in pending)
         if n_pending and lm is None:
             from lmbench.models.loader import load_weights
+            from lmbench.models.reward_loader import is_reward_info, load_reward_weights
 
             t0 = time.perf_counter()
-            lm = load_weights(info)
+            lm = load_reward_weights(info) if is_reward_info(info) else load_weights(info)
             timings["load_s"] = time.perf_counter() - t0
         with Store(self.db_path) as store:
             _register(store, info, lm.n_params if lm else None, self.prepared)
@@ -142,6 +143,14 @@ class Plan:
         return EvalOutcome(run_id, info.name, info.fingerprint, self.db_path, results, samples, timings, reused,
                            computed=n_pending)
 
+    def _model_kind(self) -> str:
+        """'reward' when every task scores a reward model (pairs tasks), else 'causal'; a mix is refused."""
+        kinds = {getattr(p.task, "model_kind", "causal") for p in self.prepared}
+        if len(kinds) > 1:
+            raise ConfigError("pairs tasks evaluate a reward model and the other tasks a causal LM; run them in "
+                              "two evals (lmbench eval RM --tasks pairs:FILE, lmbench eval MODEL --tasks ...)")
+        return kinds.pop() if kinds else "causal"
+
     def _identify(self, model: Any, tokenizer: Any, name: str | None) -> tuple[Any, Any]:
         """(identity, loaded model or None): a checkpoint is inspected without its weights; a model in memory
         is wrapped as it is."""
@@ -152,6 +161,14 @@ class Plan:
             if tokenizer is not None:
                 raise ConfigError("tokenizer= is for in-memory models; a checkpoint brings its own tokenizer")
             check_options(replace(config, checkpoint=None if model is None else str(model)))
+            if self._model_kind() == "reward":
+                from lmbench.models.reward_loader import inspect_reward
+
+                info = inspect_reward(None if model is None else str(model), device=config.device,
+                                      max_length=config.max_length)
+                if name:
+                    info.name = name
+                return info, None
             info = inspect_checkpoint(None if model is None else str(model), dtype=config.dtype,
                                       device=config.device, max_length=config.max_length,
                                       trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle,

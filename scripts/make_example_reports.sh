@@ -13,7 +13,7 @@ WORK="${LMBENCH_EXAMPLES:-${LMBENCH_CACHE:-$HOME/.cache/lmbench}/example-reports
 PYTHON="${PYTHON:-python}"
 DB="$WORK/lmbench.duckdb"
 LORA="$WORK/smollm2-lora-demo"
-RM="${LMBENCH_CACHE:-$HOME/.cache/lmbench}/models/hh-rm-minilm"   # scripts/train_demo_reward_model.py
+RM="$WORK/hh-rm/final"   # `lmbench tune reward` on HH-RLHF helpful-base test rows < 1177 (built below if absent)
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$WORK"
 lmbench() { "$PYTHON" -m lmbench "$@"; }
@@ -40,6 +40,13 @@ with torch.no_grad():  # init_lora_weights=False draws A and B at random; keep t
 model.save_pretrained(sys.argv[1])
 print(f"demo LoRA adapter (untrained, seed 0) saved to {sys.argv[1]}")
 EOF
+fi
+
+# 1b. The demo reward model: the `reward` recipe (all-MiniLM-L6-v2 + a one-output head) on rows < 1177.
+if [ ! -f "$RM/model.safetensors" ]; then
+  "$PYTHON" scripts/hh_demo_data.py "$WORK/hh-data" --data "$DATA"
+  lmbench tune reward data="$WORK/hh-data/train_pairs.json" eval_data="$WORK/hh-data/heldout_pairs.json" \
+    max_length=128 output_dir="$WORK/hh-rm" db="$DB"
 fi
 
 # 2. Evaluations (each recorded with its command in the database; re-running reuses stored answers).

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lmbench.engine.requests import GenerateRequest, LoglikelihoodRequest, NllRequest, RollingRequest
+from lmbench.engine.requests import (GenerateRequest, LoglikelihoodRequest, NllRequest, RewardRequest,
+                                     RollingRequest)
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,23 @@ def _generate(engines: ModelEngines, requests: list[GenerateRequest]) -> list[Ge
     return [Generated(r, t) for r, t in zip(generator.run(fitted), truncated)]
 
 
+def _reward(engines: ModelEngines) -> Any:
+    """The evaluated model IS a reward model (pairs tasks): score (prompt, response) with it."""
+    from lmbench.engine.reward import RewardScorer
+
+    batch = engines.batch_size if str(engines.batch_size).isdigit() else 8
+    return RewardScorer.from_model(engines.lm.model, engines.lm.tokenizer, batch_size=int(batch),
+                                   max_length=engines.lm.max_length, name=engines.lm.name)
+
+
 _BUILDERS: dict[str, Callable[[ModelEngines], Any]] = {
-    "loglikelihood": _loglikelihood, "texts": _texts, "generate": _generator}
+    "loglikelihood": _loglikelihood, "texts": _texts, "generate": _generator, "reward": _reward}
 _HANDLERS: dict[type, Callable[[ModelEngines, list[Any]], list[Any]]] = {
     LoglikelihoodRequest: lambda e, rs: e.engine("loglikelihood").run(rs, bar=e.bar),
     NllRequest: lambda e, rs: e.engine("texts").nll(rs, bar=e.bar),
     RollingRequest: lambda e, rs: e.engine("texts").rolling(rs, bar=e.bar),
     GenerateRequest: _generate,
+    RewardRequest: lambda e, rs: e.engine("reward").score([r.prompt for r in rs], [r.response for r in rs]),
 }
 
 

@@ -39,6 +39,14 @@ class GenerateRequest:
 
 
 @dataclass(frozen=True)
+class RewardRequest:
+    """A reward model's score of (prompt, response) (lmbench.engine.reward.PAIR_FORMAT); the engine returns a float."""
+
+    prompt: str
+    response: str
+
+
+@dataclass(frozen=True)
 class LoglikelihoodResult:
     logprob: float  # summed log-probability of the continuation tokens, natural log
     is_greedy: bool  # every continuation token was the argmax

@@ -94,3 +94,22 @@ def figures(table: TableReport) -> list[tuple[Column, object]]:
 
     with matplotlib.rc_context(_RC):
         return [(column, column_figure(table, column)) for column in table.table.columns]
+
+
+def curve_figure(steps: list[int], series: dict[str, list[float | None]], *, title: str, xlabel: str,
+                 ylabel: str):  # -> matplotlib.figure.Figure
+    """A line per series over steps (None points skipped): e.g. RAFT's per-iteration rewards from train_log."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.4, 3.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for (label, values), marker in zip(series.items(), "os^Dv"):
+        points = [(s, v) for s, v in zip(steps, values) if v is not None]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker=marker, label=_plain(label))
+    ax.set_xticks(sorted(set(steps)))
+    ax.set(title=_plain(title, 60), xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    return fig

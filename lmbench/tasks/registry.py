@@ -20,7 +20,7 @@ from lmbench.errors import TaskError
 _TASKS: dict[str, Any] = {}  # name -> TaskFamily instance
 _GROUPS: dict[str, tuple[str, ...]] = {}
 _DYNAMIC: dict[str, Callable[[str], Any]] = {}
-_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf")
+_FAMILIES = ("mmlu", "medmcqa", "pubmedqa", "medqa", "mcq_file", "nll", "hh_rlhf", "pairs")
 _PLUGINS = ("lmbench.harness.register",)  # loaded by name, like any third-party plugin
 ENTRY_POINT_GROUP = "lmbench.tasks"
 

@@ -10,7 +10,7 @@ from typing import Literal, Union
 from lmbench.tuning.config import RecipeConfig
 
 IDENTITY_DATA = "builtin:identity"
-TEMPLATES = ("robin", "chatml", "llama3", "tokenizer", "plain")
+TEMPLATES = ("robin", "chatml", "llama3", "tokenizer", "plain", "hh")
 
 
 @dataclass
@@ -18,7 +18,7 @@ class TuneConfig(RecipeConfig):
     objective: Literal["pretrain", "sft"] = "sft"
     data: list[str] = None  # type: ignore[assignment]  # LMFlow files/folders, or builtin:identity
     weights: Union[list[float], None] = None  # mixture sampling weights, one per data entry
-    template: Literal["robin", "chatml", "llama3", "tokenizer", "plain"] = "robin"
+    template: Literal["robin", "chatml", "llama3", "tokenizer", "plain", "hh"] = "robin"
     method: Literal["full", "lora", "qlora", "lomo", "adalomo"] = "full"
     max_steps: Union[int, None] = None  # wins over epochs
     epochs: float = 1.0

@@ -21,7 +21,7 @@ import yaml
 from lmbench.tuning.config import RecipeConfig, RecipeError, build_config, join_problems
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
-_RECIPE_MODULES = ("lmbench.tuning.lm_recipe",)  # modules that call register_recipe (import is cheap: no torch)
+_RECIPE_MODULES = ("lmbench.tuning.lm_recipe", "lmbench.tuning.align_recipes")  # modules that call register_recipe (import is cheap: no torch)
 
 
 @dataclass(frozen=True)
