@@ -194,7 +194,9 @@ def _copy_cached(store: Any, run_id: str, prepared: list[PreparedTask], done: di
     for item in prepared:
         for doc in item.data.docs:
             hit = done.get((item.task_hash, doc.doc_hash))
-            if hit is not None and hit.get("run_id") != run_id:  # a resumed run already holds its own answers
+            # A resumed run already holds its own answers; a question sharing another's content (another id) does not.
+            if hit is not None and (hit.get("run_id") != run_id or hit.get("doc_id") != doc.doc_id
+                                    or hit.get("task") != item.task.name):
                 rows.append({**{k: hit[k] for k in ("task_hash", "doc_hash", "prompt", "target", "prediction",
                                                      "choices", "logprobs", "metrics", "flagged")},
                              "task": item.task.name, "doc_id": doc.doc_id})

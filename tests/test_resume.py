@@ -119,3 +119,25 @@ def test_two_concurrent_writers_both_land(tiny_llama, tiny_gpt2, tmp_path):
         counts = store.query("SELECT run_id, count(*) AS n, count(DISTINCT doc_id) AS d FROM samples GROUP BY run_id")
     assert sorted(runs["status"]) == ["done", "done"] and runs["model_fingerprint"].nunique() == 2
     assert sorted(counts["n"]) == [200, 200] and sorted(counts["d"]) == [200, 200]
+
+
+def test_resume_keeps_questions_that_share_content(tiny_llama, tmp_path):
+    """Two ids with the same question: a resumed run that holds one answer must copy it to the other id."""
+    row = {"question": "Which organ pumps blood?", "choices": ["heart", "liver", "lung", "bone"], "answer": 0}
+    questions = tmp_path / "dup.jsonl"
+    questions.write_text("".join(json.dumps({"id": i, **row}) + "\n" for i in ("a", "b")) +
+                         json.dumps({"id": "c", **row, "question": "Which organ filters blood?"}) + "\n")
+    db = tmp_path / "dup.duckdb"
+    config = EvalConfig(checkpoint=str(tiny_llama), tasks=f"mcq:{questions}", db=str(db), progress=False)
+    first = evaluate(config)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store(db) as store:  # as if the process died after writing question a only
+        store.con.execute("DELETE FROM samples WHERE run_id = ? AND doc_id <> 'a'", [first.run_id])
+        store.con.execute("UPDATE runs SET status = 'running', pid = ?, finished_at = NULL WHERE run_id = ?",
+                          [dead.pid, first.run_id])
+    resumed = evaluate(config)
+    assert resumed.run_id == first.run_id
+    assert sorted(resumed.samples["doc_id"]) == ["a", "b", "c"]
+    with Store(db) as store:
+        assert store.query("SELECT count(*) FROM samples WHERE run_id = ?", [first.run_id]).iloc[0, 0] == 3
