@@ -17,7 +17,7 @@ from lmbench.models.loader import ModelIdentity
 def register_model(store: Any, info: ModelIdentity, n_params: int | None = None, name: str | None = None) -> str:
     """Upsert a model as the runner does (a later name becomes an alias); returns its fingerprint."""
     store.upsert_model(fingerprint=info.fingerprint, name=name or info.name, source=info.source.spec,
-                       kind=info.source.kind, revision=info.identity.get("revision"), dtype=info.dtype,
+                       kind=info.source.kind, revision=getattr(info, "revision", None), dtype=info.dtype,
                        n_params=n_params, base_model=info.base_name,
                        lineage={"base_fingerprint": info.base_fingerprint} if info.base_name else {},
                        identity=info.identity)
