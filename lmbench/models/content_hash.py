@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.errors import CheckpointError
-from lmbench.paths import cache_root
+from lmbench.models.memo import load_memo, save_memo
 
 _CHUNK = 1 << 22
+_MEMO = "tensor_digests.json"
 _HEADER_LIMIT = 100 << 20  # safetensors caps its JSON header at 100 MB
 
 # torch dtype name -> safetensors dtype name
@@ -93,31 +93,9 @@ def _file_digests(path: Path) -> dict[str, TensorDigest]:
     return digests
 
 
-def _memo_file() -> Path:
-    return cache_root() / "tensor_digests.json"
-
-
-def _load_memo() -> dict[str, Any]:
-    try:
-        return json.loads(_memo_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_memo(memo: dict[str, Any]) -> None:
-    target = _memo_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo))
-        tmp.replace(target)
-    except OSError:
-        pass  # the memo only saves time
-
-
 def safetensors_digests(files: Iterable[Path]) -> dict[str, TensorDigest]:
     """Per-tensor digests of one or more safetensors files (shards of one checkpoint); memoised per file."""
-    memo = _load_memo()
+    memo = load_memo(_MEMO)
     changed = False
     merged: dict[str, TensorDigest] = {}
     for path in sorted(Path(f) for f in files):
@@ -135,7 +113,7 @@ def safetensors_digests(files: Iterable[Path]) -> dict[str, TensorDigest]:
                                       "the checkpoint is inconsistent: re-save it")
             merged[name] = digest
     if changed:
-        _save_memo(memo)
+        save_memo(_MEMO, memo)
     return merged
 
 

@@ -22,21 +22,11 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lmbench.paths import cache_root
+from lmbench.models.memo import load_memo, save_memo
 
 _CHUNK = 1 << 20
+_MEMO = "file_hashes.json"
 PICKLE_PATTERNS = ("*.bin", "*.pt")
-
-
-def _hash_cache_file() -> Path:
-    return cache_root() / "file_hashes.json"
-
-
-def _load_hash_cache() -> dict[str, str]:
-    try:
-        return json.loads(_hash_cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def file_sha256(path: Path, cache: dict[str, str] | None = None) -> str:
@@ -79,18 +69,11 @@ def files_digest(files: Iterable[Path], root: Path | None = None) -> dict[str, s
     listed = list(files)
     if not listed:
         return {}
-    cache = _load_hash_cache()
+    cache = load_memo(_MEMO)
     before = len(cache)
     digests = {key: file_sha256(path, cache) for key, path in sorted(_relative_keys(listed, root).items())}
     if len(cache) != before:
-        target = _hash_cache_file()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cache))
-            tmp.replace(target)
-        except OSError:
-            pass  # the memo only saves time
+        save_memo(_MEMO, cache)
     return digests
 
 
