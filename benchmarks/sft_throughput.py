@@ -2,7 +2,9 @@
 
 Each side runs in its own subprocess (so peak RSS is its own): lmbench through the `sft-full` recipe
 (`load_recipe` + `run_recipe`, the code `lmbench tune` runs), TRL through `SFTTrainer` with `SFTConfig`
-defaults except what must match (max_length, batch size, steps, learning rate, no saving or reporting).
+defaults except what must match (max_length, batch size, steps, learning rate, no reporting). Both save a
+checkpoint at the last step (TRL's default save_strategy="steps" and lmbench's, which `resume=true` continues from),
+so both timings include it.
 Both train on the same (prompt, completion) pairs with the loss on the completion only: lmbench from
 text2text data with the Robin template, TRL from prompt/completion rows with the same Robin prompt text.
 Throughput = non-padding input tokens seen / training wall time (Trainer's num_input_tokens_seen).
@@ -62,7 +64,7 @@ def worker_trl(args: argparse.Namespace, work: Path) -> dict:
     model = AutoModelForCausalLM.from_pretrained(info.folder, dtype="float32")
     config = trl.SFTConfig(output_dir=str(work / "trl"), max_length=args.max_length,
                            per_device_train_batch_size=args.batch_size, max_steps=args.steps, learning_rate=2e-5,
-                           save_strategy="no", report_to="none", logging_steps=1, seed=args.seed, use_cpu=True,
+                           report_to="none", logging_steps=1, seed=args.seed, use_cpu=True,
                            include_num_input_tokens_seen="non_padding", disable_tqdm=True)
     trainer = trl.SFTTrainer(model=model, args=config, train_dataset=datasets.Dataset.from_list(rows),
                              processing_class=tokenizer)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-OPTIMIZERS = {"full": "adamw_torch", "lora": "adamw_torch", "qlora": "adamw_torch", "lomo": "lomo",
+OPTIMIZERS = {"full": "adamw_torch_fused", "lora": "adamw_torch_fused", "qlora": "adamw_torch_fused", "lomo": "lomo",
               "adalomo": "adalomo"}
 
 
