@@ -109,6 +109,19 @@ def test_pairs_task_agrees_with_direct_scoring(trained: dict) -> None:
     assert flat == pytest.approx([v for c, r in zip(chosen, rejected) for v in (c, r)], abs=1e-5)
 
 
+def test_one_reward_identity_for_recipe_eval_and_generation(trained: dict) -> None:
+    """The reward recipe's candidate, `lmbench eval RM --tasks pairs:` and the reward of a generation task are one
+    model: one fingerprint, so `lmbench models` and lineage show it once."""
+    from lmbench.engine.reward import reward_fingerprint
+    from lmbench.models.reward_loader import inspect_reward
+
+    final = trained["summary"]["final"]
+    recorded = trained["summary"]["fingerprint"]
+    assert inspect_reward(str(final)).fingerprint == recorded
+    assert reward_fingerprint(final) == recorded
+    assert inspect_reward(str(final), max_length=32).fingerprint != recorded  # scored length is part of it
+
+
 def test_hh_rlhf_pairs_task_on_the_data_folder(trained: dict, shared_data: Path) -> None:
     from cli import run_cli
 

@@ -55,24 +55,15 @@ def check_reward_model(path: str | Path) -> Path:
 
 
 def reward_fingerprint(path: str | Path, *, max_length: int = 512) -> str:
-    """The reward model's content fingerprint (the one rule of lmbench.models.content_hash: weights' tensors,
-    tokenizer, dtype, max length), so retrained weights at the same path are a new model and a new cache key.
-    A rule-based reward `python:MODULE:FUNCTION` is identified by that name."""
+    """The reward model's fingerprint: the same one `lmbench eval RM --tasks pairs:...` and the reward recipe record
+    (models/reward_loader.reward_identity_record), so retrained weights at the same path are a new model and a new
+    cache key. A rule-based reward `python:MODULE:FUNCTION` is identified by that name."""
     if str(path).startswith("python:"):
         return str(path)
-    from transformers import AutoTokenizer
+    from lmbench.models.fingerprint import fingerprint
+    from lmbench.models.reward_loader import reward_identity_record
 
-    from lmbench.models.content_hash import identity_record, tokenizer_digest
-    from lmbench.models.fingerprint import fingerprint, folder_weights
-
-    folder = check_reward_model(path)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
-    safetensors = any(folder.glob("*.safetensors"))
-    identity = identity_record(weights=folder_weights(folder, safetensors=safetensors),
-                               tokenizer=tokenizer_digest(tokenizer), dtype="float32", bos=False, max_length=length,
-                               role="reward", pair_format=PAIR_FORMAT)
-    return fingerprint(identity)
+    return fingerprint(reward_identity_record(check_reward_model(path), max_length=max_length))
 
 
 def pair_text(prompt: str, response: str) -> str:
@@ -84,13 +75,11 @@ class RewardScorer:
     def __init__(self, path: str | Path, *, device: str = "cpu", batch_size: int = 8, max_length: int = 512) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        folder = check_reward_model(path)
-        trained = folder / "lmbench_reward.json"  # written by `lmbench tune reward`: score as it was trained
-        if trained.is_file():
-            import json
+        from lmbench.models.reward_loader import reward_max_length
 
-            max_length = min(max_length, int(json.loads(trained.read_text()).get("max_length") or max_length))
+        folder = check_reward_model(path)
         tokenizer = AutoTokenizer.from_pretrained(folder)
+        max_length = reward_max_length(folder, tokenizer, max_length)  # score as `lmbench tune reward` trained
         model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32).to(device).eval()
         self._setup(model, tokenizer, device=device, batch_size=batch_size, max_length=max_length, name=folder.name)
         self.path = folder

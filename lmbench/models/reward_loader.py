@@ -16,16 +16,34 @@ from typing import Any
 from lmbench.errors import CheckpointError
 
 
-def reward_identity_record(folder: Path) -> dict[str, Any]:
-    """Identity of a sequence-classification folder: weight contents (layout-free) and tokenizer files."""
-    from lmbench.models.content_hash import safetensors_digests, weights_digest
-    from lmbench.models.fingerprint import files_digest
+def reward_max_length(folder: Path, tokenizer: Any, requested: int | None = None) -> int:
+    """The length a reward model scores at: the smallest of the request (512), the tokenizer's and the position
+    limits, and the length `lmbench tune reward` trained with (lmbench_reward.json)."""
+    from transformers import AutoConfig
 
-    weights = sorted(folder.glob("*.safetensors"))
-    tokenizer = sorted(p for p in folder.iterdir() if p.is_file() and p.name.startswith(("tokenizer", "vocab",
-                                                                                         "special_tokens")))
-    return {"weights": weights_digest(safetensors_digests(weights)) if weights else None,
-            "tokenizer_files": files_digest(tokenizer), "kind": "reward"}
+    positions = getattr(AutoConfig.from_pretrained(folder), "max_position_embeddings", None)
+    trained = Path(folder) / "lmbench_reward.json"
+    recorded = json.loads(trained.read_text()).get("max_length") if trained.is_file() else None
+    limits = [requested or 512, getattr(tokenizer, "model_max_length", None), positions, recorded]
+    return min(int(x) for x in limits if isinstance(x, int) and x > 0)
+
+
+def reward_identity_record(folder: Path, tokenizer: Any = None, max_length: int | None = None) -> dict[str, Any]:
+    """The one identity of a reward folder, whether it is the evaluated model of a `pairs` task, the reward of a
+    generation task or a RAFT/reward-recipe candidate: content_hash's rule (weight tensors, tokenizer, dtype,
+    length) plus the role and the (prompt, response) text format it scores."""
+    from transformers import AutoTokenizer
+
+    from lmbench.engine.reward import PAIR_FORMAT
+    from lmbench.models.content_hash import identity_record, tokenizer_digest
+    from lmbench.models.fingerprint import folder_weights
+
+    folder = Path(folder)
+    tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(folder)
+    return identity_record(weights=folder_weights(folder, safetensors=any(folder.glob("*.safetensors"))),
+                           tokenizer=tokenizer_digest(tokenizer), dtype="float32", bos=False,
+                           max_length=reward_max_length(folder, tokenizer, max_length), role="reward",
+                           pair_format=PAIR_FORMAT)
 
 
 def inspect_reward(spec: str | None, *, device: str = "auto", max_length: int | None = None) -> Any:
@@ -44,16 +62,9 @@ def inspect_reward(spec: str | None, *, device: str = "auto", max_length: int | 
                               "checkpoint saved with save_pretrained (e.g. output_dir/final of `lmbench tune reward`)")
     folder = check_reward_model(source.path)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    from transformers import AutoConfig
-
-    positions = getattr(AutoConfig.from_pretrained(folder), "max_position_embeddings", None)
-    trained = Path(folder) / "lmbench_reward.json"  # `lmbench tune reward` records the length it trained with
-    recorded = json.loads(trained.read_text()).get("max_length") if trained.is_file() else None
-    limits = [max_length or 512, getattr(tokenizer, "model_max_length", None), positions, recorded]
-    length = min(int(x) for x in limits if isinstance(x, int) and x > 0)
-    identity = reward_identity_record(Path(folder))
+    identity = reward_identity_record(Path(folder), tokenizer, max_length)
     return ModelIdentity(name=folder.name, source=source, dtype="float32", device=_resolve_device(device),
-                         max_length=length, fingerprint=fingerprint(identity), identity=identity, tokenizer=tokenizer,
+                         max_length=identity["max_length"], fingerprint=fingerprint(identity), identity=identity, tokenizer=tokenizer,
                          folder=Path(folder), load_kwargs={"model_kind": "reward"})
 
 

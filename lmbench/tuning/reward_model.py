@@ -50,10 +50,14 @@ def encode_pairs(tokenizer: Any, pairs: list[Pair], max_length: int) -> Any:
 def train_reward_model(model: Any, tokenizer: Any, pairs: list[Pair], *, output_dir: Path, epochs: float = 1.0,
                        max_steps: int = -1, learning_rate: float = 2e-5, head_learning_rate: float | None = None,
                        batch_size: int = 8, max_length: int = 256, seed: int = 0, logging_steps: int = 10,
-                       callbacks: list | None = None, report_to: str = "none") -> list[dict[str, Any]]:
+                       callbacks: list | None = None, report_to: str = "none",
+                       progress: bool = True) -> list[dict[str, Any]]:
     """Train in place with TRL RewardTrainer; returns the trainer's log history (one dict per logged step)."""
     import torch
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import RewardConfig, RewardTrainer
+
+    from lmbench.tuning.callbacks import ProgressBar
 
     head = [p for n, p in model.named_parameters() if n.startswith(HEAD_PREFIXES)]
     body = [p for n, p in model.named_parameters() if not n.startswith(HEAD_PREFIXES)]
@@ -64,9 +68,13 @@ def train_reward_model(model: Any, tokenizer: Any, pairs: list[Pair], *, output_
                         data_seed=seed, logging_steps=logging_steps, save_strategy="no", report_to=report_to,
                         use_cpu=not torch.cuda.is_available(), max_length=None, disable_dropout=True,
                         lr_scheduler_type="constant", dataloader_num_workers=0, gradient_checkpointing=False,
-                        bf16=False, fp16=False)
+                        bf16=False, fp16=False, disable_tqdm=True)
+    ours = [ProgressBar()] if progress else []
     trainer = RewardTrainer(model=model, args=args, train_dataset=encode_pairs(tokenizer, pairs, max_length),
-                            processing_class=tokenizer, callbacks=callbacks, optimizers=(optimizer, None))
+                            processing_class=tokenizer, callbacks=ours + list(callbacks or []),
+                            optimizers=(optimizer, None))
+    for default in (PrinterCallback, ProgressCallback):  # one bar (steps, loss, ETA) instead of printed dicts
+        trainer.remove_callback(default)
     trainer.train()
     model.eval()
     return list(trainer.state.log_history)

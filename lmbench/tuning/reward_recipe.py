@@ -34,8 +34,10 @@ class RewardConfig(RecipeConfig):
     batch_size: int = 8
     max_length: int = 256
     logging_steps: int = 10
+    progress: bool = True
 
     required_keys: typing.ClassVar[tuple[str, ...]] = ("output_dir", "data")
+    non_training_keys: typing.ClassVar[tuple[str, ...]] = RecipeConfig.non_training_keys + ("progress",)
 
     def problems(self) -> list[str]:
         out = []
@@ -105,7 +107,8 @@ def _train(config: RewardConfig, recorder: Any, backbone: str, train: list, held
     history = train_reward_model(model, tokenizer, train, output_dir=out / "trainer", epochs=config.epochs,
                                  max_steps=config.max_steps, learning_rate=config.learning_rate,
                                  head_learning_rate=config.head_learning_rate, batch_size=config.batch_size,
-                                 max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps)
+                                 max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps,
+                                 progress=config.progress)
     after = heldout_accuracy(scorer, held) if held else {}
     final = save_checkpoint(model, tokenizer, out / "final")
     meta = {"recipe": "reward", "backbone": config.model, "pair_format": "lmbench.engine.reward.PAIR_FORMAT",
