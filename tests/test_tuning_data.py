@@ -73,8 +73,13 @@ def test_truncation_and_text2text(tok) -> None:
     pair = {"input": "Does it work?", "output": "yes it does"}
     full = encode_example(tok, pair, "robin", 10_000)
     assert tok.decode([t for t, lab in zip(full["input_ids"], full["labels"]) if lab != IGNORE]) == "yes it does"
-    cut = encode_example(tok, pair, "robin", 5)
+    cut = encode_example(tok, pair, "robin", 5, truncation="right")
     assert cut["input_ids"] == full["input_ids"][:5] and all(label == IGNORE for label in cut["labels"])
+    # the default cuts the front: the reply (and the prompt's end) stay, as the evaluation engines cut prompts
+    n_reply = sum(label != IGNORE for label in full["labels"])
+    left = encode_example(tok, pair, "robin", n_reply + 2)
+    assert left["input_ids"] == full["input_ids"][-(n_reply + 2):] and left["labels"] == full["labels"][-(n_reply + 2):]
+    assert sum(label != IGNORE for label in left["labels"]) == n_reply
     # plain text2text with an empty input: the first token is trained, so the prefix token goes in front (as NLL).
     empty = encode_example(tok, {"input": "", "output": "yes"}, "plain", 100)
     assert empty["input_ids"][0] == tok.bos_token_id and empty["labels"][0] == IGNORE

@@ -53,5 +53,10 @@ def test_check_marks_trained_tokens(tmp_path: Path, tiny_llama: Path) -> None:
     done = run_cli("data", "check", str(data), "--model", str(tiny_llama), "--max-length", "64")
     assert done.returncode == 0, done.stderr
     assert f"{data}: text2text, 2 rows" in done.stdout
-    assert "examples cut at max_length: 1" in done.stdout and "examples with nothing to train: 1" in done.stdout
+    assert "examples cut at max_length: 1" in done.stdout and "examples with nothing to train: 0" in done.stdout
+    right = run_cli("data", "check", str(data), "--model", str(tiny_llama), "--max-length", "64", "--truncation", "right")
+    assert right.returncode == 0, right.stderr
+    assert "examples cut at max_length: 1" in right.stdout and "examples with nothing to train: 1" in right.stdout
+    bad = run_cli("data", "check", str(data), "--model", str(tiny_llama), "--truncation", "middle")
+    assert bad.returncode == 2 and "--truncation 'middle' is not left or right" in bad.stderr
     assert "###Human: Which organ pumps blood?###Assistant:«The heart.»" in done.stdout

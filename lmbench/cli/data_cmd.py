@@ -90,6 +90,7 @@ def check_command(
     template: Annotated[str, typer.Option(help="robin | chatml | llama3 | tokenizer | plain (SFT data).")] = "robin",
     max_length: Annotated[int, typer.Option("--max-length", help="SFT: examples are cut at this many tokens.")] = 512,
     block_size: Annotated[int, typer.Option("--block-size", help="Pretraining: tokens per packed block.")] = 512,
+    truncation: Annotated[str, typer.Option(help="SFT: left (keep the reply, drop the oldest prompt tokens) | right.")] = "left",
 ) -> None:
     """Type, rows and tokens of a dataset under a tokenizer and template; the first instance with trained tokens marked."""
     from rich.console import Console
@@ -101,10 +102,15 @@ def check_command(
     from lmbench.tuning.datacheck import check_dataset
     from lmbench.verbosity import quiet_libraries
 
+    from lmbench.errors import ConfigError
+    from lmbench.tuning.sft_data import TRUNCATIONS
+
+    if truncation not in TRUNCATIONS:
+        raise ConfigError(f"--truncation {truncation!r} is not left or right")
     quiet_libraries()
     dataset = load_lmflow(path)
     tokenizer = inspect_checkpoint(model).tokenizer
-    report = check_dataset(dataset, str(path), tokenizer, template, max_length, block_size)
+    report = check_dataset(dataset, str(path), tokenizer, template, max_length, block_size, truncation)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"{escape(report.path)}: {report.type}, {report.rows} rows")
     for key, value in report.stats.items():

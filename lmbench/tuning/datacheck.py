@@ -36,7 +36,7 @@ def _spans(tokenizer: Any, ids: list[int], trained: list[bool]) -> list[tuple[st
 
 
 def check_dataset(dataset: LMFlowDataset, path: str, tokenizer: Any, template: str, max_length: int,
-                  block_size: int) -> DataReport:
+                  block_size: int, truncation: str = "left") -> DataReport:
     """Counts and the first rendered instance of one dataset (see the module docstring)."""
     if dataset.type == "text_only":
         lengths = [len(tokenizer.encode(inst["text"], add_special_tokens=False)) + 1 for inst in dataset.instances]
@@ -54,13 +54,15 @@ def check_dataset(dataset: LMFlowDataset, path: str, tokenizer: Any, template: s
     first: list[tuple[str, bool]] = []
     for index, inst in enumerate(dataset.instances):
         full = encode_example(tokenizer, instance_input(dataset.type, inst), template, 10**9)
-        kept = full["labels"][:max_length]
+        kept = encode_example(tokenizer, instance_input(dataset.type, inst), template, max_length,
+                              truncation)["labels"]
         tokens += min(len(full["input_ids"]), max_length)
         trained += sum(1 for label in kept if label != IGNORE)
         cut += len(full["input_ids"]) > max_length
         empty += all(label == IGNORE for label in kept)
         if index == 0:
             first = _spans(tokenizer, full["input_ids"], [label != IGNORE for label in full["labels"]])
-    stats = {"objective": "sft", "template": template, "max_length": max_length, "tokens": tokens,
+    stats = {"objective": "sft", "template": template, "max_length": max_length, "truncation": truncation,
+             "tokens": tokens,
              "trained tokens": trained, "examples cut at max_length": cut, "examples with nothing to train": empty}
     return DataReport(path, dataset.type, len(dataset), stats, first)

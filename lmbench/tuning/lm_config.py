@@ -29,7 +29,8 @@ class TuneConfig(RecipeConfig):
     max_grad_norm: float = 1.0
     batch_size: int = 4
     grad_accum: int = 1
-    max_length: int = 512  # SFT: longer examples are cut on the right
+    max_length: int = 512  # SFT: longer examples are cut (see truncation)
+    truncation: Literal["left", "right"] = "left"  # SFT: left drops the oldest prompt tokens and keeps the reply
     block_size: int = 512  # pretrain: tokens per packed block
     packing: bool = False  # SFT: pack several examples into max_length rows
     lora_r: int = 8

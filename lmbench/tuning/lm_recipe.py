@@ -43,7 +43,8 @@ def build_dataset(config: TuneConfig, tokenizer: Any, rows: list[tuple[str, dict
     from lmbench.errors import DataError
     from lmbench.tuning.sft_data import build_sft_rows
 
-    examples, stats = build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing)
+    examples, stats = build_sft_rows(tokenizer, rows, config.template, config.max_length, packing=config.packing,
+                                     truncation=config.truncation)
     if not examples:
         raise DataError(f"no example keeps a trained token within max_length={config.max_length} "
                         f"({stats['dropped']} cut before their reply); raise max_length "

@@ -5,8 +5,10 @@ labels (-100 where a token is not trained) and attention_mask. Segments come fro
 `lmbench.engine.templates` (`conversation_segments` / `text2text_segments`) and are tokenized by
 `encode_segments`, the function the NLL benchmark scores with: each segment separately, without special
 tokens. As in the NLL engine, a trained first token gets the prefix token (BOS, else EOS) in front so it
-has a context. Examples longer than `max_length` are cut on the right; one left with no trained token
-is dropped (counted by `build_sft_rows`).
+has a context. An example longer than `max_length` loses its first tokens by default (`truncation="left"`:
+the reply and the end of the prompt stay, as the evaluation engines cut a long prompt, so the tokens trained
+are the tokens scored); `truncation="right"` cuts its end instead (TRL's way), which can cut the whole reply.
+An example left with no trained token is dropped (counted by `build_sft_rows`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Union
 
 IGNORE = -100
 Pair = Union[tuple[str, str], Mapping[str, str]]
+TRUNCATIONS = ("left", "right")
 
 
 def segments_for(messages_or_pair: Union[Sequence[Mapping[str, str]], Pair], template: str, tokenizer: Any) -> list:
@@ -31,7 +34,7 @@ def segments_for(messages_or_pair: Union[Sequence[Mapping[str, str]], Pair], tem
 
 
 def encode_example(tokenizer: Any, messages_or_pair: Union[Sequence[Mapping[str, str]], Pair], template: str,
-                   max_length: int) -> dict[str, list[int]]:
+                   max_length: int, truncation: str = "left") -> dict[str, list[int]]:
     """input_ids, labels (-100 = not trained) and attention_mask of one SFT example (see the module docstring)."""
     from lmbench.engine.templates import encode_segments
 
@@ -40,7 +43,11 @@ def encode_example(tokenizer: Any, messages_or_pair: Union[Sequence[Mapping[str,
     if trained and trained[0]:
         prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         ids, trained = [prefix] + ids, [False] + trained
-    ids, trained = ids[:max_length], trained[:max_length]
+    if len(ids) > max_length:
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
+        keep = slice(len(ids) - max_length, None) if truncation == "left" else slice(None, max_length)
+        ids, trained = ids[keep], trained[keep]
     labels = [t if keep else IGNORE for t, keep in zip(ids, trained, strict=True)]
     return {"input_ids": ids, "labels": labels, "attention_mask": [1] * len(ids)}
 
@@ -54,11 +61,11 @@ def instance_input(dataset_type: str, instance: Mapping[str, Any]) -> Union[list
 
 
 def build_sft_rows(tokenizer: Any, rows: list[tuple[str, dict]], template: str, max_length: int,
-                   packing: bool = False) -> tuple[list[dict[str, list[int]]], dict[str, int]]:
+                   packing: bool = False, truncation: str = "left") -> tuple[list[dict[str, list[int]]], dict[str, int]]:
     """Encoded examples of a mixture epoch and counts (examples, dropped, tokens, trained tokens)."""
     examples, dropped = [], 0
     for dataset_type, instance in rows:
-        example = encode_example(tokenizer, instance_input(dataset_type, instance), template, max_length)
+        example = encode_example(tokenizer, instance_input(dataset_type, instance), template, max_length, truncation)
         if all(label == IGNORE for label in example["labels"]):
             dropped += 1
             continue
