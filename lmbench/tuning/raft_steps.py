@@ -55,8 +55,9 @@ def encode_kept(engine: Any, kept: list[Candidate], results: dict[tuple[int, int
             response = list(tokenizer(result.text, add_special_tokens=False)["input_ids"]) + [eos]
         else:
             response = list(result.token_ids)  # EOS included when it ended by EOS
-        ids = (prompt_ids + response)[:max_length]
-        labels = ([IGNORE] * len(prompt_ids) + response)[:max_length]
+        # too long: drop the prompt's oldest tokens, as generation cut it, so the sampled response is what is trained
+        ids = (prompt_ids + response)[-max_length:]
+        labels = ([IGNORE] * len(prompt_ids) + response)[-max_length:]
         if any(x != IGNORE for x in labels):
             examples.append({"input_ids": ids, "labels": labels, "attention_mask": [1] * len(ids)})
     return examples
