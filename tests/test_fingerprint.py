@@ -28,7 +28,7 @@ def test_one_file_and_shards_share_a_fingerprint_and_a_changed_tensor_does_not(t
     assert len(list(sharded.glob("*.safetensors"))) > 3 and (sharded / "model.safetensors.index.json").is_file()
     one = inspect_checkpoint(str(tiny_llama))
     assert inspect_checkpoint(str(sharded)).fingerprint == one.fingerprint
-    assert set(one.identity) == {"weights", "tokenizer", "dtype", "bos", "max_length", "quantization"}
+    assert set(one.identity) == {"weights", "config", "tokenizer", "dtype", "bos", "max_length", "quantization"}
     assert str(tiny_llama) not in json.dumps(one.identity) and "hf_dir" not in json.dumps(one.identity)
 
     changed = tmp_path / "changed"
@@ -40,6 +40,25 @@ def test_one_file_and_shards_share_a_fingerprint_and_a_changed_tensor_does_not(t
     shutil.copy(tiny_llama / "tokenizer_config.json", changed)
     other = inspect_checkpoint(str(changed))
     assert other.fingerprint != one.fingerprint and other.identity["tokenizer"] == one.identity["tokenizer"]
+
+
+def test_a_changed_config_is_another_model(tiny_llama: Path, tmp_path: Path) -> None:
+    """Same tensors, same tokenizer, another rope_theta: another fingerprint (the config is hashed), while fields
+    that do not change outputs (use_cache, the saved transformers version) leave it as it was."""
+    one = inspect_checkpoint(str(tiny_llama))
+    for name, edit, same in (("rope", {"rope_theta": 1234.0}, False), ("cache", {"use_cache": False}, True),
+                             ("version", {"transformers_version": "0.0.1"}, True)):
+        folder = tmp_path / name
+        shutil.copytree(tiny_llama, folder)
+        config = json.loads((folder / "config.json").read_text())
+        if "rope_theta" in edit and "rope_parameters" in config:
+            config["rope_parameters"] = {**config["rope_parameters"], **edit}
+        else:
+            config.update(edit)
+        (folder / "config.json").write_text(json.dumps(config))
+        other = inspect_checkpoint(str(folder))
+        assert other.identity["weights"] == one.identity["weights"]
+        assert (other.fingerprint == one.fingerprint) is same, name
 
 
 def test_in_memory_model_shares_the_folder_fingerprint(tiny_llama: Path) -> None:

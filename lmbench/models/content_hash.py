@@ -173,12 +173,33 @@ def tokenizer_digest(tokenizer: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def identity_record(*, weights: str, tokenizer: str, dtype: str, bos: bool, max_length: int,
+# Config fields that do not change a model's outputs, or that differ between a folder and the same model in
+# memory (paths, versions, dtype and quantization, recorded on their own, output switches, head labels).
+_CONFIG_IGNORED = frozenset({"architectures", "dtype", "torch_dtype", "transformers_version", "use_cache",
+                             "output_attentions", "output_hidden_states", "return_dict", "quantization_config",
+                             "pad_token_id", "id2label", "label2id", "problem_type", "initializer_range",
+                             "chunk_size_feed_forward", "is_encoder_decoder"})
+
+
+def config_digest(config: Any) -> str:
+    """SHA-256 of a model config's output-relevant fields (a `PretrainedConfig` or its dict): two checkpoints
+    with the same tensors but another `rope_theta`, context length or activation are two models."""
+    data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+
+    def kept(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: kept(v) if isinstance(v, Mapping) else v for k, v in d.items()
+                if not k.startswith("_") and k not in _CONFIG_IGNORED}
+
+    return hashlib.sha256(json.dumps(kept(data), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def identity_record(*, weights: str, config: str, tokenizer: str, dtype: str, bos: bool, max_length: int,
                     quantization: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """What a model fingerprint hashes; one constructor for checkpoints on disk and models in memory."""
-    return {"weights": weights, "tokenizer": tokenizer, "dtype": dtype, "bos": bos, "max_length": max_length,
-            "quantization": dict(quantization) if quantization else None, **extra}
+    """What a model fingerprint hashes; one constructor for checkpoints on disk and models in memory.
+    `config` is `config_digest(model config)`."""
+    return {"weights": weights, "config": config, "tokenizer": tokenizer, "dtype": dtype, "bos": bos,
+            "max_length": max_length, "quantization": dict(quantization) if quantization else None, **extra}
 
 
-__all__ = ["TensorDigest", "identity_record", "module_digests", "read_safetensors_header", "safetensors_digests",
+__all__ = ["TensorDigest", "config_digest", "identity_record", "module_digests", "read_safetensors_header", "safetensors_digests",
            "tensor_sha256", "tokenizer_digest", "weights_digest"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lmbench.errors import CheckpointError, ConfigError
-from lmbench.models.content_hash import identity_record, module_digests, tokenizer_digest, weights_digest
+from lmbench.models.content_hash import config_digest, identity_record, module_digests, tokenizer_digest, weights_digest
 from lmbench.models.fingerprint import fingerprint
 from lmbench.models.loader import LoadedModel, ModelIdentity, resolve_max_length
 from lmbench.models.sources import CheckpointSource
@@ -64,7 +64,8 @@ def loaded_from_memory(model: Any, tokenizer: Any, *, name: str | None = None, m
     adds_bos = bool(tokenizer.bos_token_id is not None and probe and probe[0] == tokenizer.bos_token_id)
     dtype = str(base.dtype).removeprefix("torch.")
     quant = quantization if quantization is not None else _quantization(base)
-    identity = identity_record(weights=weights_digest(module_digests(model)), tokenizer=tokenizer_digest(tokenizer),
+    identity = identity_record(weights=weights_digest(module_digests(model)), config=config_digest(base.config),
+                               tokenizer=tokenizer_digest(tokenizer),
                                dtype=dtype, bos=adds_bos, max_length=length, quantization=quant)
     origin = str(getattr(base, "name_or_path", "") or "")
     label = name or (Path(origin).name if origin else type(base).__name__)

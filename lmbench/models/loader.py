@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmbench.errors import CheckpointError, ConfigError
-from lmbench.models.content_hash import identity_record, safetensors_digests, tokenizer_digest, weights_digest
+from lmbench.models.content_hash import config_digest, identity_record, safetensors_digests, tokenizer_digest, weights_digest
 from lmbench.models.fingerprint import bytes_digest, fingerprint, folder_weights, gguf_weights
 from lmbench.models.quantization import quantization_config
 from lmbench.models.options import DEVICES, DTYPES
@@ -219,7 +219,7 @@ def inspect_checkpoint(
     dtype_name = str(torch_dtype).removeprefix("torch.")
     # Content only, no source kind or path: the built-in default and its folder, a sharded re-save and the
     # model in memory (lmbench.models.in_memory) are one model with one fingerprint.
-    full = identity_record(weights=weights, tokenizer=tokenizer_digest(tokenizer), dtype=dtype_name, bos=adds_bos,
+    full = identity_record(weights=weights, config=config_digest(config), tokenizer=tokenizer_digest(tokenizer), dtype=dtype_name, bos=adds_bos,
                            max_length=length, quantization=quant_record)
     parent = inspect_checkpoint(source.base, **options) if source.kind == "delta" else None  # lineage only
     return ModelIdentity(name=_display_name(source), source=source, dtype=dtype_name, device=device, max_length=length,

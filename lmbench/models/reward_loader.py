@@ -32,15 +32,16 @@ def reward_identity_record(folder: Path, tokenizer: Any = None, max_length: int 
     """The one identity of a reward folder, whether it is the evaluated model of a `pairs` task, the reward of a
     generation task or a RAFT/reward-recipe candidate: content_hash's rule (weight tensors, tokenizer, dtype,
     length) plus the role and the (prompt, response) text format it scores."""
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     from lmbench.engine.reward import PAIR_FORMAT
-    from lmbench.models.content_hash import identity_record, tokenizer_digest
+    from lmbench.models.content_hash import config_digest, identity_record, tokenizer_digest
     from lmbench.models.fingerprint import folder_weights
 
     folder = Path(folder)
     tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(folder)
     return identity_record(weights=folder_weights(folder, safetensors=any(folder.glob("*.safetensors"))),
+                           config=config_digest(AutoConfig.from_pretrained(folder)),
                            tokenizer=tokenizer_digest(tokenizer), dtype="float32", bos=False,
                            max_length=reward_max_length(folder, tokenizer, max_length), role="reward",
                            pair_format=PAIR_FORMAT)
