@@ -7,6 +7,7 @@ the policy fine-tuned by the iterations before) rises, for both strategies, and 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,19 @@ def test_raft_raises_the_reward_of_fresh_samples(strategy: str, tmp_path: Path, 
     chain = dict(zip(edges["child"], edges["parent"]))
     assert summary["fingerprint"] in chain or summary["best_iteration"] == 0
     assert list(log["step"]) == [0, 1, 2, 3]
+
+
+def test_raft_cli_prints_one_row_per_iteration(tmp_path: Path, tiny_llama: Path) -> None:
+    """`lmbench tune raft` ends with the per-iteration table (reward of all / kept samples, held-out reward)."""
+    from cli import run_cli  # tests/cli.py
+
+    prompts, heldout = _data(tmp_path)
+    result = run_cli("tune", "raft", f"model={tiny_llama}", "reward_model=python:raft_reward:digit_share",
+                     f"data={prompts}", f"eval_data={heldout}", "eval_prompts=2", "iterations=2", "k=2",
+                     "prompts_per_iteration=2", "min_new_tokens=2", "max_new_tokens=4", "batch_size=2",
+                     f"output_dir={tmp_path / 'out'}", f"db={tmp_path / 'db.duckdb'}", "device=cpu", "seed=0",
+                     "discard_substrings=[]", env={"PYTHONPATH": os.pathsep.join(
+                         [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])})
+    assert result.returncode == 0, result.stderr
+    assert "per iteration (final = iteration" in result.stdout and "held-out reward at the start" in result.stdout
+    assert "trained 2 iterations" in result.stdout and "None steps" not in result.stdout

@@ -54,9 +54,24 @@ def _print_result(console: object, result: object) -> None:
     comparison = getattr(result, "comparison", None)
     if comparison is not None and not comparison.empty:
         console.print(frame_table(comparison, "candidate vs base (paired: diff = candidate - base, 95% CI, p-values)"))
+    details = getattr(result, "details", None) or {}
+    if details.get("iterations"):  # RAFT / RLOO: one row per iteration (also in train_log, step = iteration)
+        import pandas as pd
+
+        rows = pd.DataFrame(details["iterations"])
+        names = {"step": "iter", "reward_mean_all": "reward all", "reward_mean_kept": "reward kept",
+                 "heldout_reward": "held-out", "n_generated": "sampled", "n_kept": "kept", "n_discarded": "discarded",
+                 "train_loss": "loss", "collect_s": "sample s", "train_s": "train s"}
+        columns = [c for c in names if c in rows]
+        best = details.get("best_iteration")
+        held = details.get("heldout_reward") or {}
+        start = f"; held-out reward at the start {held[0]:.4g}" if 0 in held else ""
+        console.print(frame_table(rows[columns].rename(columns=names),
+                                  f"per iteration (final = iteration {best}{start})"))
     timings = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in getattr(result, "timings", {}).items())
     steps = getattr(result, "global_step", None)
-    console.print(f"trained {steps} steps ({escape(timings)}); training run {getattr(result, 'training_run_id', '')}")
+    done = f"{steps} steps" if steps is not None else f"{len(details.get('iterations') or [])} iterations"
+    console.print(f"trained {done} ({escape(timings)}); training run {getattr(result, 'training_run_id', '')}")
     console.print(f"candidate: {escape(str(result.final_dir))}")
     console.print(f"fingerprint: {result.fingerprint}")
 
