@@ -95,6 +95,7 @@ def _train(config: DpoConfig, recorder: Any, loaded: Any, ref: Any, pairs: list,
     from trl import DPOConfig as TrlDPOConfig
     from trl import DPOTrainer
 
+    from lmbench.tuning.callbacks import ProgressBar
     from lmbench.tuning.raft_record import save_checkpoint
 
     model, tokenizer = loaded.model, loaded.tokenizer
@@ -106,7 +107,7 @@ def _train(config: DpoConfig, recorder: Any, loaded: Any, ref: Any, pairs: list,
                         report_to="none", seed=config.seed, data_seed=config.seed, disable_tqdm=True,
                         use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0)
     trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dpo_rows(pairs),
-                         processing_class=tokenizer)
+                         processing_class=tokenizer, callbacks=[ProgressBar()])
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     model.eval()

@@ -94,6 +94,7 @@ def _train(config: RlooConfig, recorder: Any, loaded: Any, reward: Any, prompts:
     from transformers import PrinterCallback
     from trl import RLOOConfig, RLOOTrainer
 
+    from lmbench.tuning.callbacks import ProgressBar
     from lmbench.tuning.dpo_recipe import _log_history
     from lmbench.tuning.raft_record import save_checkpoint
 
@@ -109,7 +110,8 @@ def _train(config: RlooConfig, recorder: Any, loaded: Any, reward: Any, prompts:
                       report_to="none", seed=config.seed, data_seed=config.seed, disable_tqdm=True,
                       use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0)
     trainer = RLOOTrainer(model=model, reward_funcs=[reward_function(reward)], args=args,
-                          train_dataset=Dataset.from_dict({"prompt": prompts}), processing_class=tokenizer)
+                          train_dataset=Dataset.from_dict({"prompt": prompts}), processing_class=tokenizer,
+                          callbacks=[ProgressBar()])
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     model.eval()
