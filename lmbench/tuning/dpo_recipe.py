@@ -97,6 +97,7 @@ def _train(config: DpoConfig, recorder: Any, loaded: Any, ref: Any, pairs: list,
 
     from lmbench.tuning.callbacks import ProgressBar
     from lmbench.tuning.raft_record import save_checkpoint
+    from lmbench.tuning.train import checkpointing_arguments
 
     model, tokenizer = loaded.model, loaded.tokenizer
     model.train()
@@ -105,7 +106,8 @@ def _train(config: DpoConfig, recorder: Any, loaded: Any, ref: Any, pairs: list,
                         per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
                         max_length=config.max_length, logging_steps=config.logging_steps, save_strategy="no",
                         report_to="none", seed=config.seed, data_seed=config.seed, disable_tqdm=True,
-                        use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0)
+                        use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0,
+                        **checkpointing_arguments(TrlDPOConfig, False))
     trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dpo_rows(pairs),
                          processing_class=tokenizer, callbacks=[ProgressBar()])
     trainer.remove_callback(PrinterCallback)

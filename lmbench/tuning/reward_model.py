@@ -58,6 +58,7 @@ def train_reward_model(model: Any, tokenizer: Any, pairs: list[Pair], *, output_
     from trl import RewardConfig, RewardTrainer
 
     from lmbench.tuning.callbacks import ProgressBar
+    from lmbench.tuning.train import checkpointing_arguments
 
     head = [p for n, p in model.named_parameters() if n.startswith(HEAD_PREFIXES)]
     body = [p for n, p in model.named_parameters() if not n.startswith(HEAD_PREFIXES)]
@@ -67,8 +68,8 @@ def train_reward_model(model: Any, tokenizer: Any, pairs: list[Pair], *, output_
                         learning_rate=learning_rate, per_device_train_batch_size=batch_size, seed=seed,
                         data_seed=seed, logging_steps=logging_steps, save_strategy="no", report_to=report_to,
                         use_cpu=not torch.cuda.is_available(), max_length=None, disable_dropout=True,
-                        lr_scheduler_type="constant", dataloader_num_workers=0, gradient_checkpointing=False,
-                        bf16=False, fp16=False, disable_tqdm=True)
+                        lr_scheduler_type="constant", dataloader_num_workers=0,
+                        bf16=False, fp16=False, disable_tqdm=True, **checkpointing_arguments(RewardConfig, False))
     ours = [ProgressBar()] if progress else []
     trainer = RewardTrainer(model=model, args=args, train_dataset=encode_pairs(tokenizer, pairs, max_length),
                             processing_class=tokenizer, callbacks=ours + list(callbacks or []),

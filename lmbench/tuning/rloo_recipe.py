@@ -97,6 +97,7 @@ def _train(config: RlooConfig, recorder: Any, loaded: Any, reward: Any, prompts:
     from lmbench.tuning.callbacks import ProgressBar
     from lmbench.tuning.dpo_recipe import _log_history
     from lmbench.tuning.raft_record import save_checkpoint
+    from lmbench.tuning.train import checkpointing_arguments
 
     model, tokenizer = loaded.model, loaded.tokenizer
     model.train()
@@ -108,7 +109,8 @@ def _train(config: RlooConfig, recorder: Any, loaded: Any, reward: Any, prompts:
                       gradient_accumulation_steps=per_round // micro, steps_per_generation=per_round // micro,
                       num_iterations=1, max_steps=config.iterations, logging_steps=1, save_strategy="no",
                       report_to="none", seed=config.seed, data_seed=config.seed, disable_tqdm=True,
-                      use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0)
+                      use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, dataloader_num_workers=0,
+                      **checkpointing_arguments(RLOOConfig, False))
     trainer = RLOOTrainer(model=model, reward_funcs=[reward_function(reward)], args=args,
                           train_dataset=Dataset.from_dict({"prompt": prompts}), processing_class=tokenizer,
                           callbacks=[ProgressBar()])

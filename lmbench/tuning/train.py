@@ -87,19 +87,23 @@ def training_arguments(spec: TrainSpec, args_cls: Any = None, **extra: Any) -> A
         use_cpu=not on_gpu, bf16=bool(on_gpu and torch.cuda.is_bf16_supported()), dataloader_num_workers=0,
         remove_unused_columns=False,
     )
+    kwargs.update(checkpointing_arguments(cls, spec.gradient_checkpointing))
+    kwargs.update(extra)
+    return cls(**kwargs)
+
+
+def checkpointing_arguments(cls: Any, enabled: bool) -> dict[str, Any]:
+    """The activation-checkpointing fields for a TrainingArguments class (transformers 5 renamed
+    gradient_checkpointing; the old name warns). TRL's configs default it to True, which costs a second forward
+    per step and, in TRL's online trainers, turns the KV cache off while they generate: off unless asked."""
     import inspect
 
     params = inspect.signature(cls).parameters
-    # transformers 5 renamed gradient_checkpointing (the old name warns); TRL configs default it to True.
     name = "activation_checkpointing" if "activation_checkpointing" in params else "gradient_checkpointing"
-    if spec.gradient_checkpointing:
-        kwargs[name] = True
-        kwargs[f"{name}_kwargs"] = {"use_reentrant": False}
-    else:
-        kwargs.update({n: False for n in ("activation_checkpointing", "gradient_checkpointing")
-                       if n in params and params[n].default})
-    kwargs.update(extra)
-    return cls(**kwargs)
+    if enabled:
+        return {name: True, f"{name}_kwargs": {"use_reentrant": False}}
+    return {n: False for n in ("activation_checkpointing", "gradient_checkpointing")
+            if n in params and params[n].default}
 
 
 def train(model: Any, tokenizer: Any, train_dataset: Any, spec: TrainSpec, *, collator: Any = None,
