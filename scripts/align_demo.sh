@@ -46,6 +46,5 @@ for MODEL in default "$SFT" "$WORK/raft/final" "$WORK/dpo/final" "$WORK/rloo/fin
   timed lmbench eval "$MODEL" --tasks hh_rlhf_helpful --data-dir "$D/heldout" --limit "$EVAL_LIMIT" \
     --reward-model "$RM" --db "$DB" --no-progress
 done
-lmbench leaderboard hh-rlhf-alignment --spec leaderboards/examples/smollm2-hh-rlhf-alignment.yaml --db "$DB" \
-  --out reports/hh-rlhf-alignment 2>/dev/null || echo "leaderboard: see leaderboards/README.md for the command"
-cp "$WORK/raft/reward_curve.png" reports/hh-rlhf-alignment/raft_reward_curve.png 2>/dev/null || true
+timed lmbench leaderboard leaderboards/examples/smollm2-hh-rlhf-alignment.yaml --db "$DB" \
+  --out "$WORK/report"
