@@ -46,8 +46,8 @@ def encode_example(tokenizer: Any, messages_or_pair: Union[Sequence[Mapping[str,
     if len(ids) > max_length:
         if truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
-        keep = slice(len(ids) - max_length, None) if truncation == "left" else slice(None, max_length)
-        ids, trained = ids[keep], trained[keep]
+        window = slice(len(ids) - max_length, None) if truncation == "left" else slice(None, max_length)
+        ids, trained = ids[window], trained[window]
     labels = [t if keep else IGNORE for t, keep in zip(ids, trained, strict=True)]
     return {"input_ids": ids, "labels": labels, "attention_mask": [1] * len(ids)}
 
