@@ -16,12 +16,13 @@ from typing import Any
 from lmbench.errors import CheckpointError
 
 
-def reward_max_length(folder: Path, tokenizer: Any, requested: int | None = None) -> int:
+def reward_max_length(folder: Path, tokenizer: Any, requested: int | None = None, config: Any = None) -> int:
     """The length a reward model scores at: the smallest of the request (512), the tokenizer's and the position
     limits, and the length `lmbench tune reward` trained with (lmbench_reward.json)."""
     from transformers import AutoConfig
 
-    positions = getattr(AutoConfig.from_pretrained(folder), "max_position_embeddings", None)
+    config = config if config is not None else AutoConfig.from_pretrained(folder)
+    positions = getattr(config, "max_position_embeddings", None)
     trained = Path(folder) / "lmbench_reward.json"
     recorded = json.loads(trained.read_text()).get("max_length") if trained.is_file() else None
     limits = [requested or 512, getattr(tokenizer, "model_max_length", None), positions, recorded]
@@ -40,11 +41,11 @@ def reward_identity_record(folder: Path, tokenizer: Any = None, max_length: int 
 
     folder = Path(folder)
     tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder)
     return identity_record(weights=folder_weights(folder, safetensors=any(folder.glob("*.safetensors"))),
-                           config=config_digest(AutoConfig.from_pretrained(folder)),
-                           tokenizer=tokenizer_digest(tokenizer), dtype="float32", bos=False,
-                           max_length=reward_max_length(folder, tokenizer, max_length), role="reward",
-                           pair_format=PAIR_FORMAT)
+                           config=config_digest(config), tokenizer=tokenizer_digest(tokenizer), dtype="float32",
+                           bos=False, max_length=reward_max_length(folder, tokenizer, max_length, config),
+                           role="reward", pair_format=PAIR_FORMAT)
 
 
 def inspect_reward(spec: str | None, *, device: str = "auto", max_length: int | None = None) -> Any:
