@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from test_leaderboard import EVIL, EVIL_ANSWER, board  # noqa: F401  (the module-scoped report fixture)
+import test_leaderboard_curves as curves
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "reports" / "medical"
@@ -99,6 +100,22 @@ def test_no_script_from_the_database_runs(browser, board):
     assert EVIL in text and EVIL_ANSWER in text  # shown as text, characters intact
     data = json.loads(browser.execute_script("return document.getElementById('report-data').textContent"))
     assert any(r["label"] == EVIL for t in data["tables"] for r in t["rows"])
+
+
+def test_training_curves_render(browser, tmp_path):
+    """The training curves section: both runs' figures drawn, their tables shown, nothing from the database run."""
+    curves.build_db(tmp_path / "curves.duckdb")
+    page = curves._render(tmp_path / "curves.duckdb", curves.SPEC, tmp_path / "report")["out"] / "index.html"
+    console = _open(browser, page)
+    assert not [m for m in console if m["level"] == "SEVERE"], console
+    sizes = browser.execute_script("return Array.from(document.querySelectorAll('#training-curves figure svg'))"
+                                   ".map(s => s.getBoundingClientRect().width)")
+    assert len(sizes) == 2 and min(sizes) > 200
+    rows = browser.execute_script("return document.querySelectorAll('#training-curves table.curve-numbers tbody tr')"
+                                  ".length")
+    assert rows == 3 + 2  # RAFT iterations 0-2, RLOO 1-2
+    assert browser.execute_script("return window.__alerts") == []
+    assert curves.EVIL in browser.execute_script("return document.getElementById('training-curves').innerText")
 
 
 def test_example_report_renders(browser, tmp_path):

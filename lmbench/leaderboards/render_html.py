@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lmbench.leaderboards import present
+from lmbench.leaderboards import curves, present
 from lmbench.leaderboards.report import Report, Row, TableReport
 
 PAGE = Path(__file__).parent / "page"
@@ -90,6 +90,14 @@ def _table_view(report: Report, t: TableReport, charts: list[dict[str, str]]) ->
             "provenance": provenance, "examples": examples}
 
 
+def _curve_view(curve: curves.TrainingCurve, svg: str | None) -> dict[str, Any]:
+    return {"id": curve.run_id, "title": curves.title(curve), "models": ", ".join(curve.models),
+            "recipe": curve.recipe, "status": curve.status, "command": curve.command, "svg": svg or "",
+            "heads": [s.label for s in curve.series],
+            "rows": [{"step": step, "numbers": [curves.number(s, s.values[i]) for s in curve.series]}
+                     for i, step in enumerate(curve.steps)]}
+
+
 def report_data(report: Report) -> dict[str, Any]:
     """The numbers on the page, machine-readable (stored units, not scaled)."""
     def cell(c: Any) -> dict[str, Any] | None:
@@ -103,11 +111,15 @@ def report_data(report: Report) -> dict[str, Any]:
          "rows": [{"label": r.label, "fingerprint": r.model.fingerprint, "model": r.model.name,
                    "dtype": r.model.dtype, "shots": r.shots, "base": r.base_label, "average": _finite(r.average),
                    "cells": {k: cell(v) for k, v in r.cells.items()}} for r in t.rows]}
-        for t in report.tables]}
+        for t in report.tables],
+        "training_curves": [{"run_id": c.run_id, "recipe": c.recipe, "status": c.status, "models": list(c.models),
+                             "steps": list(c.steps), "series": {s.metric: list(s.values) for s in c.series}}
+                            for c in report.curves]}
 
 
-def render_html(report: Report, charts: dict[str, list[dict[str, str]]]) -> str:
-    """`charts`: table id -> [{"label", "svg"}] (inline SVG text)."""
+def render_html(report: Report, charts: dict[str, list[dict[str, str]]],
+                curve_charts: dict[str, str] | None = None) -> str:
+    """`charts`: table id -> [{"label", "svg"}] (inline SVG text); `curve_charts`: training run id -> SVG text."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     js = (PAGE / "report.js").read_text(encoding="utf-8")
@@ -120,4 +132,6 @@ def render_html(report: Report, charts: dict[str, list[dict[str, str]]]) -> str:
     return env.get_template("report.html.j2").render(
         spec=report.spec, report=report, css=(PAGE / "report.css").read_text(encoding="utf-8"), js=js, csp=csp,
         up=present.UP, down=present.DOWN, runs=runs, data_json=script_json(report_data(report)),
-        tables=[_table_view(report, t, charts.get(t.table.id, [])) for t in report.tables])
+        tables=[_table_view(report, t, charts.get(t.table.id, [])) for t in report.tables],
+        curves=[_curve_view(c, (curve_charts or {}).get(c.run_id)) for c in report.curves],
+        curves_intro=curves.INTRO)

@@ -1,4 +1,5 @@
-"""Report -> Markdown: the tables (measured rows, then reported rows apart), charts, lineage, provenance, runs.
+"""Report -> Markdown: the tables (measured rows, then reported rows apart), charts, lineage, provenance, the
+training curves (a PNG and the per-iteration numbers of each run), runs.
 
 Every database-derived string is escaped for Markdown tables (`|`) and for the HTML that Markdown viewers
 render (`<`, `>`, `&`); generated answers go in fenced blocks longer than any backtick run they contain.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from lmbench.leaderboards import present
+from lmbench.leaderboards import curves, present
 from lmbench.leaderboards.report import Report, Row, TableReport
 
 
@@ -106,6 +107,23 @@ def _examples(t: TableReport) -> list[str]:
     return out
 
 
+def _curves(report: Report, plots: dict[str, str]) -> list[str]:
+    if not report.curves:
+        return []
+    out = ["## Training curves", "", esc(curves.INTRO), ""]
+    for curve in report.curves:
+        status = "" if curve.status == "done" else f" ({esc(curve.status)})"
+        out += [f"### {esc(', '.join(curve.models))}: {esc(curve.recipe)} run `{esc(curve.run_id)}`{status}", ""]
+        if curve.run_id in plots:
+            out += [f"![{esc(curves.title(curve))}]({plots[curve.run_id]})", ""]
+        out += ["| Iteration | " + " | ".join(esc(s.label) for s in curve.series) + " |",
+                "|---:|" + "---:|" * len(curve.series)]
+        out += [f"| {step} | " + " | ".join(curves.number(s, s.values[i]) for s in curve.series) + " |"
+                for i, step in enumerate(curve.steps)]
+        out += ["", f"Command: `{esc(curve.command)}`", ""]
+    return out
+
+
 def _runs(report: Report) -> list[str]:
     out = ["## Runs behind these numbers", "",
            "| Run | Model | Finished | Command | Versions | Git |", "|---|---|---|---|---|---|"]
@@ -116,8 +134,8 @@ def _runs(report: Report) -> list[str]:
     return out + [""]
 
 
-def render_markdown(report: Report, plots: dict[str, dict[str, str]]) -> str:
-    """`plots`: table id -> column label -> relative path of its PNG."""
+def render_markdown(report: Report, plots: dict[str, dict[str, str]], curve_plots: dict[str, str] | None = None) -> str:
+    """`plots`: table id -> column label -> relative path of its PNG; `curve_plots`: training run id -> PNG."""
     spec = report.spec
     out = [f"# {esc(spec.title)}", ""]
     if spec.description:
@@ -131,5 +149,5 @@ def render_markdown(report: Report, plots: dict[str, dict[str, str]]) -> str:
             f"questions both runs answered). _{present.MISSING}_: no finished run (not zero).", ""]
     for t in report.tables:
         out += _table(report, t, plots.get(t.table.id, {}))
-    out += _runs(report)
+    out += _curves(report, curve_plots or {}) + _runs(report)
     return "\n".join(out).rstrip() + "\n"

@@ -1,7 +1,8 @@
 """Spec + database -> a Report: the rows, cells, averages, comparisons with bases, lineage and provenance.
 
-Everything a renderer shows is decided here, so the Markdown and HTML pages cannot disagree. Values stay in
-stored units (fractions for accuracies); renderers multiply by each column's display scale.
+Everything a renderer shows is decided here (the training curves in lmbench.leaderboards.curves), so the
+Markdown and HTML pages cannot disagree. Values stay in stored units (fractions for accuracies); renderers
+multiply by each column's display scale.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from lmbench.errors import ConfigError, StoreError
 from lmbench.leaderboards import metric_names
+from lmbench.leaderboards.curves import TrainingCurve, training_curves
 from lmbench.leaderboards.database import Cell, ModelInfo, ResultsView
 from lmbench.leaderboards.significance import Comparison, NotTested, compare_cells
 from lmbench.leaderboards.spec import Column, ModelRow, Spec, Table
@@ -45,6 +47,7 @@ class Report:
     tables: list[TableReport]
     runs: dict[str, dict[str, Any]]  # run_id -> provenance, for every run behind a number shown
     notes: list[str]  # problems worth a line on stderr (tasks with no results)
+    curves: list[TrainingCurve] = field(default_factory=list)  # per-iteration rewards of the runs behind the rows
 
 
 def check_against_database(spec: Spec, view: ResultsView) -> list[str]:
@@ -77,7 +80,10 @@ def build_report(store: Store, spec: Spec, *, command: str = "") -> Report:
     tables = [_table(view, spec, table) for table in spec.tables]
     used = {c.run_id for t in tables for r in t.rows + t.bases for c in r.cells.values() if c}
     runs = {run_id: view.runs[run_id] for run_id in sorted(used, key=lambda r: view.runs[r]["started_at"])}
-    return Report(spec=spec, db_path=store.path, command=command, tables=tables, runs=runs, notes=notes)
+    shown = list(dict.fromkeys((r.label, r.model.fingerprint) for t in tables for r in t.rows + t.bases))
+    curves = training_curves(store, shown) if spec.training_curves else []
+    return Report(spec=spec, db_path=store.path, command=command, tables=tables, runs=runs, notes=notes,
+                  curves=curves)
 
 
 def _table(view: ResultsView, spec: Spec, table: Table) -> TableReport:

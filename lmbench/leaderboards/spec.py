@@ -3,8 +3,10 @@
 A spec names tables; a table names columns (task, metric, shots, label, which way is better, display scale),
 how its rows are averaged, which models are its rows (and which base each is compared with), and reference
 rows: numbers published elsewhere, shown apart and labelled with their source. `extends: NAME` starts from
-another spec (a built-in name or a path) and replaces its top-level keys. The format is documented with
-examples in leaderboards/README.md; the built-ins live in `lmbench/leaderboards/specs/`.
+another spec (a built-in name or a path) and replaces its top-level keys. `training_curves: false` drops the
+training curves section (lmbench.leaderboards.curves), shown by default whenever the database has such runs.
+The format is documented with examples in leaderboards/README.md; the built-ins live in
+`lmbench/leaderboards/specs/`.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class Spec:
     tables: tuple[Table, ...]
     significance: Significance
     origin: str  # the file it was read from
+    training_curves: bool = True  # the reward curves of the RAFT/RLOO runs that made the report's models
 
 
 def builtin_names() -> list[str]:
@@ -159,7 +162,7 @@ def parse_spec(data: dict[str, Any], *, name: str, origin: str) -> Spec:
     """Validate a spec mapping (already merged with what it extends)."""
     p = Problems(origin)
     top = p.keys(data, "spec", required=("title", "tables"),
-                 optional=("description", "scale", "models", "significance"))
+                 optional=("description", "scale", "models", "significance", "training_curves"))
     scale = p.number(top.get("scale", 1), "scale", positive=True)
     models = _models(p, top.get("models"), "models")
     sig = p.keys(top.get("significance") or {}, "significance", optional=("alpha", "resamples", "seed"))
@@ -176,9 +179,12 @@ def parse_spec(data: dict[str, Any], *, name: str, origin: str) -> Spec:
         for table_id in row.tables or ():
             if table_id not in ids:
                 p.add(f"models[{j}].tables: no table {table_id!r}{close_hint(table_id, ids)}; tables: {', '.join(ids)}")
+    curves = p.boolean(top.get("training_curves", True), "training_curves", "shows the per-iteration reward "
+                       "curves of the RAFT/RLOO runs that made the report's models when the database has them")
+    title = p.text(top.get("title"), "title")
     p.raise_if_any()
-    return Spec(name=name, title=p.text(top.get("title"), "title"), description=str(top.get("description") or ""),
-                tables=tuple(tables), significance=significance, origin=origin)
+    return Spec(name=name, title=title, description=str(top.get("description") or ""), tables=tuple(tables),
+                significance=significance, origin=origin, training_curves=curves)
 
 
 def _table(p: Problems, raw: Any, where: str, scale: float, models: tuple[ModelRow, ...] | None) -> Table:

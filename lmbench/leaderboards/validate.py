@@ -75,6 +75,12 @@ class Problems:
             return low
         return raw
 
+    def boolean(self, raw: Any, where: str, meaning: str) -> bool:
+        if not isinstance(raw, bool):
+            self.add(f"{where} must be true or false ({meaning}); got {_kind(raw)}")
+            return False
+        return raw
+
     def known_labels(self, given: dict, labels: list[str], where: str) -> None:
         for key in given:
             if key not in labels:

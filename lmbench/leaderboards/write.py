@@ -1,4 +1,5 @@
-"""Write a report folder: README.md (Markdown), index.html (self-contained page) and plots/*.png.
+"""Write a report folder: README.md (Markdown), index.html (self-contained page) and plots/*.png (a chart per
+column, a reward curve per training run shown).
 
 The folder is written under lmbench.outputs' policy: staged, then moved in whole; files of an earlier report
 that this one does not write are removed only if lmbench wrote them; foreign files are never touched.
@@ -10,7 +11,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from lmbench.leaderboards import plots
+from lmbench.leaderboards import curves, plots
 from lmbench.leaderboards.render_html import render_html
 from lmbench.leaderboards.render_markdown import render_markdown
 from lmbench.leaderboards.report import Report
@@ -38,6 +39,14 @@ def write_report(report: Report, out: Path, *, inputs: Iterable[str | Path | Non
                 names.append(name)
                 pngs.setdefault(table.table.id, {})[column.label] = name
                 svgs.setdefault(table.table.id, []).append({"label": column.label, "svg": plots.svg_text(fig)})
-        folder.write_text(MARKDOWN, render_markdown(report, pngs))
-        folder.write_text(HTML, render_html(report, svgs))
+        curve_pngs: dict[str, str] = {}
+        curve_svgs: dict[str, str] = {}
+        for curve in report.curves:
+            fig = curves.figure(curve)
+            name = f"{PLOTS}/training-{_slug(curve.recipe)}-{_slug(curve.run_id[:8])}.png"
+            plots.save_png(fig, folder.path(name))
+            names.append(name)
+            curve_pngs[curve.run_id], curve_svgs[curve.run_id] = name, plots.svg_text(fig)
+        folder.write_text(MARKDOWN, render_markdown(report, pngs, curve_pngs))
+        folder.write_text(HTML, render_html(report, svgs, curve_svgs))
     return [Path(out) / MARKDOWN, Path(out) / HTML] + [Path(out) / n for n in names]
