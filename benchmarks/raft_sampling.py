@@ -43,14 +43,10 @@ def hh_prompts(path: Path, n: int, tokenizer, max_tokens: int) -> list[str]:
 
 
 def count_new(tokenizer, new: list[int], eos_ids: set[int]) -> int:
-    """Tokens up to and including EOS, or up to the stop string (as the engine counts)."""
+    """Tokens up to and including the first EOS or the token completing the stop string, whichever comes
+    first (as the engine counts). A finished row is padded with the pad id, which may be an EOS id."""
     for i, t in enumerate(new):
-        if t in eos_ids:
-            return i + 1
-    text = ""
-    for i, t in enumerate(new):  # incremental decode to find where the stop string completes
-        text = tokenizer.decode(new[: i + 1], skip_special_tokens=True)
-        if STOP in text:
+        if t in eos_ids or STOP in tokenizer.decode(new[: i + 1], skip_special_tokens=True):
             return i + 1
     return len(new)
 
