@@ -9,7 +9,8 @@ rows. Generated tokens are counted up to EOS or the "\\n\\nHuman:" stop on both 
 the whole call (prefill + decode). The two paths alternate batch by batch (which goes first alternates too),
 so a machine shared with other jobs slows both alike; tokens per second of this process's CPU time
 (`time.process_time`, all threads) is printed next to wall-clock tokens/s, as the fairer figure on a busy
-machine. Also checks that greedy outputs agree between the two paths.
+machine. Also checks that greedy outputs agree between the two paths, and that the shared path's sampled
+outputs of the first batch come out the same when it is run again with the same seed.
 
     python benchmarks/raft_sampling.py                           # SmolLM2-135M-Instruct, 8 prompts, K = 4, 8
     python benchmarks/raft_sampling.py --n-prompts 4 --max-new-tokens 16 --ks 2 4
@@ -133,20 +134,24 @@ def main() -> None:
                     ("shared", lambda: shared(engine, batch, k, args.max_new_tokens, True))]
             for name, fn in (runs if n % 2 == 0 else runs[::-1]):
                 cpu = time.process_time()
-                tokens, wall, _ = fn()
+                tokens, wall, outputs = fn()
+                if name == "shared" and n == 0:
+                    first_sampled = outputs
                 totals[name][0] += tokens
                 totals[name][1] += wall
                 totals[name][2] += time.process_time() - cpu
-        rows.append((k, per, totals, agree, len(g_b)))
+        repeat = shared(engine, prompts[:per], k, args.max_new_tokens, True)[2]
+        same = sum(a == b for a, b in zip(first_sampled, repeat))
+        rows.append((k, per, totals, agree, len(g_b), same, len(repeat)))
         print(f"K={k}: " + "; ".join(f"{name} {t} tokens in {w:.1f} s wall, {c:.1f} s CPU"
                                      for name, (t, w, c) in totals.items()), flush=True)
     print("\n| K | prompts/batch | num_return_sequences tok/s (wall / CPU) | shared prefill tok/s (wall / CPU) "
-          "| ratio wall | ratio CPU | greedy agree |")
-    print("|---|---|---|---|---|---|---|")
-    for k, per, totals, agree, n in rows:
+          "| ratio wall | ratio CPU | greedy agree | sampled, same seed again |")
+    print("|---|---|---|---|---|---|---|---|")
+    for k, per, totals, agree, n, same, n_sampled in rows:
         (tb, wb, cb), (ts, ws, cs) = totals["baseline"], totals["shared"]
         print(f"| {k} | {per} | {tb / wb:.1f} / {tb / cb:.1f} | {ts / ws:.1f} / {ts / cs:.1f} | "
-              f"{(ts / ws) / (tb / wb):.2f}x | {(ts / cs) / (tb / cb):.2f}x | {agree}/{n} |")
+              f"{(ts / ws) / (tb / wb):.2f}x | {(ts / cs) / (tb / cb):.2f}x | {agree}/{n} | {same}/{n_sampled} |")
     sys.stdout.flush()
 
 
