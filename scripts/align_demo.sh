@@ -6,7 +6,8 @@
 # SFT dialogues, RAFT/RLOO prompts and DPO pairs; rows [1177, 2354) are held out (pair accuracy, RAFT's early
 # stopping prompts, the hh_rlhf_helpful evaluation through --data-dir). Sizes are set by the variables below.
 #
-#   scripts/align_demo.sh          # ALIGN_DEMO (work folder), PYTHON, and the sizes below override the defaults
+#   scripts/align_demo.sh          # ALIGN_DEMO (work folder), REPORT (report folder), PYTHON and the sizes below
+#                                  # override the defaults
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +48,4 @@ for MODEL in default "$SFT" "$WORK/raft/final" "$WORK/dpo/final" "$WORK/rloo/fin
     --reward-model "$RM" --db "$DB" --no-progress
 done
 timed lmbench leaderboard leaderboards/examples/smollm2-hh-rlhf-alignment.yaml --db "$DB" \
-  --out "$WORK/report"
+  --out "${REPORT:-reports/hh-rlhf-alignment}"
