@@ -3,6 +3,8 @@
 Rows [0, 1177) are the "train" side, rows [1177, 2354) the held-out side. Writes into OUT:
   train_pairs.json / heldout_pairs.json   paired_conversation (reward model, DPO, pair accuracy)
   train_chosen.json                       conversation, the chosen dialogues (SFT; RAFT prompts)
+  select_pairs.json                       the LAST SELECT held-out rows as pairs: RAFT's early-stopping prompts,
+                                          apart from the first held-out rows that `--limit N` evaluates
   heldout/hh-rlhf/helpful-base/test.jsonl.gz   the held-out rows as a data folder for `--data-dir`,
                                           so `--tasks hh_rlhf_helpful` evaluates on rows >= 1177 only.
 
@@ -18,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 SPLIT = 1177
+SELECT = 200  # held-out rows kept for model selection, from the end (evaluation takes the first rows)
 
 
 def main() -> None:
@@ -35,7 +38,7 @@ def main() -> None:
     with gzip.open(held_dir / "test.jsonl.gz", "wt", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in rows[SPLIT:])
     with tempfile.TemporaryDirectory() as tmp:
-        for side, part in (("train", rows[:SPLIT]), ("heldout", rows[SPLIT:])):
+        for side, part in (("train", rows[:SPLIT]), ("heldout", rows[SPLIT:]), ("select", rows[-SELECT:])):
             src = Path(tmp) / f"{side}.jsonl"
             src.write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
             pairs = hh_rlhf_pairs(src)

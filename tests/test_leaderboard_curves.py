@@ -197,3 +197,24 @@ def test_bad_training_curves_value_is_one_line(tmp_path):
     assert "\n" not in str(info.value) and "training_curves must be true or false" in str(info.value)
     assert_one_line_error(run_cli("leaderboard", str(spec), "--db", str(tmp_path / "absent.duckdb")),
                           "bad.yaml", "training_curves must be true or false", "got str 'sometimes'")
+
+
+def test_a_rerun_that_made_the_same_model_shows_once_the_latest(tmp_path):
+    """RAFT is deterministic: a rerun with other selection prompts can end at the same model. Its row shows the
+    latest run whose final candidate it is, not both, and not an older run that made it as an iteration. (An
+    iteration's lineage edge keeps the run that first recorded it, so `RAFT iteration 1` stays with that one.)"""
+    db = tmp_path / "rerun.duckdb"
+    ids = build_db(db)
+    with Store(db) as store:
+        _model(store, "raft0003", "raft-3x8")
+        _run(store, "raft0003", "hh_rlhf_helpful", 0, [0.1, 0.2, 0.3], {"reward": 0.2}, metric="reward")
+        as_iteration = _training(store, "raft", "sft00001", RAFT_LOG, made=["raft0002", "raft0003"],
+                                 candidate="raft0003")  # newer, but raft0002 is only its iteration 1
+        again = [{**row, "heldout_reward": row["heldout_reward"] + 0.5} for row in RAFT_LOG]
+        latest = _training(store, "raft", "sft00001", again, made=["iter0001", "raft0002"], candidate="raft0002")
+    spec = SPEC.replace("  - {model: rloo0001}", "  - {model: raft-3x8, label: RAFT 3x8, base: SFT}")
+    curves = _render(db, spec, tmp_path / "report")["report"].curves
+    assert [(c.run_id, c.models) for c in curves] == [(latest, ("SFT + RAFT",)), (ids["raft"], ("RAFT iteration 1",)),
+                                                      (as_iteration, ("RAFT 3x8",))]
+    held_out = next(s for s in curves[0].series if s.metric == "heldout_reward")
+    assert held_out.values[0] == pytest.approx(RAFT_LOG[0]["heldout_reward"] + 0.5)

@@ -1,7 +1,8 @@
 """Training curves: the per-iteration rewards logged by the training runs that made the report's models.
 
 A training run made a model when its `candidate_fingerprint` is the model, or when a lineage edge into the
-model names the run in its detail (`training_run_id`: RAFT's iter-N checkpoints, the RLOO candidate). Only
+model names the run in its detail (`training_run_id`: RAFT's iter-N checkpoints, the RLOO candidate); each row
+shows one run (`training_curves`). Only
 runs whose `train_log` holds one of REWARDS are shown: RAFT logs the mean reward of all samples, of the kept
 ones and of greedy answers to held-out prompts per iteration (step = iteration, 0 = before training); TRL's
 online trainers (the `rloo` recipe) log the mean reward of each generation round's completions. SFT, DPO and
@@ -73,15 +74,20 @@ def _made(store: Store, runs: pd.DataFrame) -> dict[str, set[str]]:
 
 def training_curves(store: Store, shown: list[tuple[str, str]]) -> list[TrainingCurve]:
     """`shown`: (row label, fingerprint) of every model in the report, in report order -> the curves of the
-    runs that made them, in the order of the first row each run made."""
+    runs that made them, in the order of the first row each run made. One run per row: the latest of those
+    whose final candidate the row is, else the latest that made it as an iteration. (A deterministic recipe
+    rerun, say with other selection prompts, makes the same model again; the latest run is the one to read.)"""
     frame = store.training_runs()
     made = _made(store, frame)
     runs = {r["training_run_id"]: r for r in frame.to_dict("records")}
-    known = sorted((r for r in made if r in runs), key=lambda r: runs[r]["started_at"])
+    known = [r for r in made if r in runs]
     order: dict[str, list[str]] = {}
     for label, fingerprint in shown:
-        for run_id in known:
-            if fingerprint in made[run_id] and label not in order.get(run_id, []):
+        makers = [r for r in known if fingerprint in made[r]]
+        finals = [r for r in makers if runs[r]["candidate_fingerprint"] == fingerprint]
+        if makers:
+            run_id = max(finals or makers, key=lambda r: (runs[r]["started_at"], r))
+            if label not in order.get(run_id, []):
                 order.setdefault(run_id, []).append(label)
     curves = []
     for run_id, labels in order.items():
