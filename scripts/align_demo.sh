@@ -18,7 +18,7 @@ DB="$WORK/align.duckdb"
 SFT_STEPS="${SFT_STEPS:-40}"          # x batch 4 chosen dialogues
 RAFT_PROMPTS="${RAFT_PROMPTS:-16}"    # per iteration; 2 iterations, K = 4
 DPO_STEPS="${DPO_STEPS:-40}"          # x batch 4 pairs
-EVAL_LIMIT="${EVAL_LIMIT:-40}"        # held-out prompts per model
+EVAL_LIMIT="${EVAL_LIMIT:-100}"       # held-out prompts per model (the first rows)
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$WORK"
 lmbench() { "$PYTHON" -m lmbench "$@"; }
