@@ -72,3 +72,15 @@ def compare_models(store: Store, model_a: str, model_b: str, *, task: str | None
                      "a_only_right": result.mcnemar.b10 if result.mcnemar else None,
                      "b_only_right": result.mcnemar.b01 if result.mcnemar else None, "matched_by": how})
     return fa, fb, pd.DataFrame(rows)
+
+
+def shared_metrics(store: Store, model_a: str, model_b: str, *, task: str | None = None) -> dict[str, list[str]]:
+    """Per task: the per-sample metrics both models recorded on the questions both answered (what --metric can
+    name when the default is not among them)."""
+    fa, fb = resolve_model(store, model_a), resolve_model(store, model_b)
+    matched = _matched(_answers(store, fa, task), _answers(store, fb, task))
+    found: dict[str, set[str]] = {}
+    for name, ma, mb in matched[["label", "metrics_a", "metrics_b"]].itertuples(index=False):
+        both = {k for k, v in ma.items() if isinstance(v, (int, float)) and not isinstance(v, bool)} & set(mb)
+        found.setdefault(name, set()).update(both)
+    return {name: sorted(metrics) for name, metrics in sorted(found.items()) if metrics}

@@ -95,3 +95,23 @@ def test_export_then_import_harness_files(two_model_db, tmp_path):
     bad = tmp_path / "results_bad.json"
     bad.write_text("{not json")
     assert_one_line_error(run_cli("import-harness", str(bad), "--db", str(new_db)), "results_bad.json")
+
+
+def test_compare_without_the_default_metric_names_the_ones_there(tmp_path):
+    """Generation tasks score `reward`, not `acc`: the error lists what --metric can name, and that one works."""
+    from lmbench.store import Store
+    from test_leaderboard import _model, _run
+
+    db = tmp_path / "reward.duckdb"
+    with Store(db) as store:
+        for fingerprint, name, scores in (("aaaa0001", "sft", [-1.0, -0.5, 0.2, -0.1]),
+                                          ("bbbb0002", "raft", [-0.4, -0.2, 0.5, 0.3])):
+            _model(store, fingerprint, name)
+            _run(store, fingerprint, "hh_rlhf_helpful", 0, scores, {"reward": sum(scores) / 4}, metric="reward")
+    bad = run_cli("compare", "sft", "raft", "--db", str(db))
+    assert_one_line_error(bad, "no per-sample 'acc'")
+    assert "hh_rlhf_helpful: reward" in bad.stderr and "--metric NAME" in bad.stderr
+    good = run_cli("compare", "sft", "raft", "--metric", "reward", "--db", str(db), "--format", "csv")
+    assert good.returncode == 0, good.stderr
+    row = pd.read_csv(io.StringIO(good.stdout)).iloc[0]
+    assert row["n"] == 4 and row["diff_b_minus_a"] == pytest.approx(0.4)

@@ -62,7 +62,7 @@ def compare_command(model_a: Annotated[str, typer.Argument(help="Model name, ali
     """Per task: both scores on the questions both models answered, B - A, paired bootstrap 95% CI and
     p-value, McNemar's exact p-value."""
     from lmbench.cli.output import check_emit, emit
-    from lmbench.compare import compare_models
+    from lmbench.compare import compare_models, shared_metrics
     from lmbench.errors import ConfigError, StoreError
     from lmbench.store import Store
 
@@ -71,6 +71,11 @@ def compare_command(model_a: Annotated[str, typer.Argument(help="Model name, ali
     check_emit(fmt, out, inputs=[_db(db)], force=force)
     with Store(_db(db), read_only=True) as store:
         fa, fb, frame = compare_models(store, model_a, model_b, task=task, metric=metric, seed=seed)
+        others = shared_metrics(store, fa, fb, task=task) if frame.empty else {}
+    if others:
+        listed = "; ".join(f"{name}: {', '.join(metrics)}" for name, metrics in others.items())  # main() escapes
+        raise ConfigError(f"models {fa} and {fb} share questions, but no per-sample {metric!r} on them; "
+                          f"they have {listed}; pass --metric NAME")
     if frame.empty:
         raise StoreError(f"models {fa} and {fb} share no scored questions{' on ' + task if task else ''}; "
                          "evaluate both on the same task (same prompts and shots) first")
