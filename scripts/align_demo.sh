@@ -48,8 +48,15 @@ done
 [ -f "$WORK/rloo/final/config.json" ] || timed lmbench tune rloo model="$SFT" reward_model="$RM" \
   data="$D/train_chosen.json" iterations=2 k=4 prompts_per_iteration="$RAFT_PROMPTS" max_new_tokens=48 \
   output_dir="$WORK/rloo" db="$DB"
+# DPO and RLOO again at RAFT's learning rate: at TRL's 1e-6 they barely move the policy in this budget.
+[ -f "$WORK/dpo-lr1e-5/final/config.json" ] || timed lmbench tune dpo model="$SFT" data="$D/train_pairs.json" \
+  max_steps="$DPO_STEPS" batch_size=4 max_length=384 learning_rate=1e-5 output_dir="$WORK/dpo-lr1e-5" db="$DB"
+[ -f "$WORK/rloo-lr1e-5/final/config.json" ] || timed lmbench tune rloo model="$SFT" reward_model="$RM" \
+  data="$D/train_chosen.json" iterations=2 k=4 prompts_per_iteration="$RAFT_PROMPTS" max_new_tokens=48 \
+  learning_rate=1e-5 output_dir="$WORK/rloo-lr1e-5" db="$DB"
 
-for MODEL in default "$SFT" "$WORK/raft-2x4/final" "$WORK/raft-3x8/final" "$WORK/dpo/final" "$WORK/rloo/final"; do
+for MODEL in default "$SFT" "$WORK/raft-2x4/final" "$WORK/raft-3x8/final" "$WORK/dpo/final" "$WORK/rloo/final" \
+    "$WORK/dpo-lr1e-5/final" "$WORK/rloo-lr1e-5/final"; do
   timed lmbench eval "$MODEL" --tasks hh_rlhf_helpful --data-dir "$D/heldout" --limit "$EVAL_LIMIT" \
     --reward-model "$RM" --db "$DB" --no-progress
 done
