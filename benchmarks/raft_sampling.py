@@ -6,9 +6,9 @@ this one process and the same prompts per batch (rows = prompts x K, capped by -
 transformers' own `generate(num_return_sequences=K, do_sample=True)`, which repeats each prompt K times
 before the prefill; lmbench's `generate_k` prefills each prompt once and expands its key/value cache to K
 rows. Generated tokens are counted up to EOS or the "\\n\\nHuman:" stop on both paths; tokens/s is over
-the whole call (prefill + decode). The two paths alternate batch by batch (which goes first alternates too),
-so a machine shared with other jobs slows both alike; tokens per second of this process's CPU time
-(`time.process_time`, all threads) is printed next to wall-clock tokens/s, as the fairer figure on a busy
+the generate call alone (prefill + decode; the baseline's token counting afterwards is not timed). The two
+paths alternate batch by batch (which goes first alternates too), so a machine shared with other jobs slows
+both alike; tokens per second of this process's CPU time (`time.process_time`, all threads) is printed next to wall-clock tokens/s, as the fairer figure on a busy
 machine. Also checks that greedy outputs agree between the two paths, and that the shared path's sampled
 outputs of the first batch come out the same when it is run again with the same seed.
 
@@ -52,12 +52,12 @@ def count_new(tokenizer, new: list[int], eos_ids: set[int]) -> int:
     return len(new)
 
 
-def baseline(engine, prompts: list[str], k: int, per: int, max_new: int, sample: bool) -> tuple[int, float, list]:
+def baseline(engine, prompts: list[str], k: int, per: int, max_new: int, sample: bool) -> tuple[int, float, float, list]:
+    """Tokens, wall and CPU seconds of the generate calls alone (counting tokens after is bookkeeping), outputs."""
     import torch
 
     tok, model = engine.tokenizer, engine.model
-    tokens, outputs = 0, []
-    start = time.perf_counter()
+    tokens, outputs, wall, cpu = 0, [], 0.0, 0.0
     for g in range(0, len(prompts), per):  # callers pass one batch of prompts (len <= per)
         rows = [engine.encode(p) for p in prompts[g:g + per]]
         width = max(map(len, rows))
@@ -69,28 +69,30 @@ def baseline(engine, prompts: list[str], k: int, per: int, max_new: int, sample:
             kwargs = {"do_sample": True, "temperature": 0.85, "top_p": 1.0, "top_k": 0, "num_return_sequences": k}
         else:  # greedy refuses num_return_sequences > 1: repeat the prompt rows as it would
             ids, mask, kwargs = ids.repeat_interleave(k, 0), mask.repeat_interleave(k, 0), {"do_sample": False}
+        start, cpu_start = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, pad_token_id=engine.pad_id,
                                  stop_strings=[STOP], tokenizer=tok, **kwargs)
+        wall, cpu = wall + time.perf_counter() - start, cpu + time.process_time() - cpu_start
         for row in out[:, width:].tolist():
             n = count_new(tok, row, engine.eos_ids)
             tokens += n
             outputs.append(tuple(row[:n]))
-    return tokens, time.perf_counter() - start, outputs
+    return tokens, wall, cpu, outputs
 
 
-def shared(engine, prompts: list[str], k: int, max_new: int, sample: bool) -> tuple[int, float, list]:
+def shared(engine, prompts: list[str], k: int, max_new: int, sample: bool) -> tuple[int, float, float, list]:
     from lmbench.engine.requests import GenerateRequest
     from lmbench.engine.sample_k import generate_k
 
     params = {"max_new_tokens": max_new, "stop": [STOP]}
     if sample:
         params |= {"do_sample": True, "temperature": 0.85, "top_p": 1.0, "seed": 0}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     results = generate_k(engine, [GenerateRequest(p, params) for p in prompts], k)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     flat = [r for rs in results for r in rs]
-    return sum(r.n_new_tokens for r in flat), wall, [r.token_ids for r in flat]
+    return sum(r.n_new_tokens for r in flat), wall, cpu, [r.token_ids for r in flat]
 
 
 def main() -> None:
@@ -124,8 +126,8 @@ def main() -> None:
         per = max(1, args.rows // k)
         engine = GenerationEngine(model, tokenizer, 8192, batch_size=per * k, progress=False)
         shared(engine, prompts[:1], k, 2, True)  # warm-up
-        g_b = baseline(engine, prompts[:per], k, per, args.max_new_tokens, False)[2]
-        g_s = shared(engine, prompts[:per], k, args.max_new_tokens, False)[2]
+        g_b = baseline(engine, prompts[:per], k, per, args.max_new_tokens, False)[3]
+        g_s = shared(engine, prompts[:per], k, args.max_new_tokens, False)[3]
         agree = sum(a == b for a, b in zip(g_b, g_s))
         totals = {"baseline": [0, 0.0, 0.0], "shared": [0, 0.0, 0.0]}  # tokens, wall s, CPU s
         for n, g in enumerate(range(0, len(prompts), per)):
@@ -133,14 +135,13 @@ def main() -> None:
             runs = [("baseline", lambda: baseline(engine, batch, k, per, args.max_new_tokens, True)),
                     ("shared", lambda: shared(engine, batch, k, args.max_new_tokens, True))]
             for name, fn in (runs if n % 2 == 0 else runs[::-1]):
-                cpu = time.process_time()
-                tokens, wall, outputs = fn()
+                tokens, wall, cpu, outputs = fn()
                 if name == "shared" and n == 0:
                     first_sampled = outputs
                 totals[name][0] += tokens
                 totals[name][1] += wall
-                totals[name][2] += time.process_time() - cpu
-        repeat = shared(engine, prompts[:per], k, args.max_new_tokens, True)[2]
+                totals[name][2] += cpu
+        repeat = shared(engine, prompts[:per], k, args.max_new_tokens, True)[3]
         same = sum(a == b for a, b in zip(first_sampled, repeat))
         rows.append((k, per, totals, agree, len(g_b), same, len(repeat)))
         print(f"K={k}: " + "; ".join(f"{name} {t} tokens in {w:.1f} s wall, {c:.1f} s CPU"
