@@ -8,9 +8,10 @@ before the prefill; lmbench's `generate_k` prefills each prompt once and expands
 rows. Generated tokens are counted up to EOS or the "\\n\\nHuman:" stop on both paths; tokens/s is over
 the generate call alone (prefill + decode; the baseline's token counting afterwards is not timed). The two
 paths alternate batch by batch (which goes first alternates too), so a machine shared with other jobs slows
-both alike; tokens per second of this process's CPU time (`time.process_time`, all threads) is printed next to wall-clock tokens/s, as the fairer figure on a busy
-machine. Also checks that greedy outputs agree between the two paths, and that the shared path's sampled
-outputs of the first batch come out the same when it is run again with the same seed.
+both alike; tokens per second of this process's CPU time (`time.process_time`, all threads) is printed next
+to wall-clock tokens/s, as the fairer figure on a busy machine. Also checks that greedy outputs agree
+between the two paths, and that the shared path's sampled outputs of the first batch come out the same when it
+is run again with the same seed.
 
     python benchmarks/raft_sampling.py                           # SmolLM2-135M-Instruct, 8 prompts, K = 4, 8
     python benchmarks/raft_sampling.py --n-prompts 4 --max-new-tokens 16 --ks 2 4

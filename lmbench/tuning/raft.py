@@ -144,12 +144,12 @@ def _loop(config: RaftConfig, recorder: Any, loaded: Any, reward: Any, prompts: 
 def _reward_curve(history: list[dict[str, Any]], scores: dict[int, float], path: Path) -> None:
     """output_dir/reward_curve.png: mean reward of all samples, of the kept ones and held-out, per iteration
     (LMFlow's raft_aligner draws the first two as training_reward.png)."""
+    from lmbench.leaderboards.curves import REWARDS
     from lmbench.leaderboards.plots import curve_figure, save_png
 
     steps = sorted({0, *scores, *(row["step"] for row in history)})
     by_step = {row["step"]: row for row in history}
-    series = {"all samples": [by_step.get(s, {}).get("reward_mean_all") for s in steps],
-              "kept samples": [by_step.get(s, {}).get("reward_mean_kept") for s in steps],
-              "held-out (greedy)": [scores.get(s) for s in steps]}
+    series = {REWARDS[m]: [by_step.get(s, {}).get(m) for s in steps] for m in ("reward_mean_all", "reward_mean_kept")}
+    series[REWARDS["heldout_reward"]] = [scores.get(s) for s in steps]
     save_png(curve_figure(steps, series, title="RAFT reward per iteration", xlabel="iteration (0 = start)",
                           ylabel="mean reward"), path)
