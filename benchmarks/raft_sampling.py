@@ -53,7 +53,8 @@ def count_new(tokenizer, new: list[int], eos_ids: set[int]) -> int:
     return len(new)
 
 
-def baseline(engine, prompts: list[str], k: int, per: int, max_new: int, sample: bool) -> tuple[int, float, float, list]:
+def baseline(engine, prompts: list[str], k: int, per: int, max_new: int,
+             sample: bool) -> tuple[int, float, float, list]:
     """Tokens, wall and CPU seconds of the generate calls alone (counting tokens after is bookkeeping), outputs."""
     import torch
 
